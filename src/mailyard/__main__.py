@@ -1,0 +1,7 @@
+"""`python -m mailyard` is the `mailyard` command."""
+
+import sys
+
+from mailyard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every dialect: token authentication and error rendering."""

@@ -1,0 +1,81 @@
+"""The ASGI app: mounts every dialect, health, metrics and the API docs on one FastAPI application."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from mailyard import __version__
+from mailyard.api import errors
+from mailyard.api.auth import authenticate
+from mailyard.dialects.emailengine import errors as _emailengine_errors  # noqa: F401  registers the dialect
+from mailyard.dialects.emailengine import tokens as emailengine_tokens
+from mailyard.errors import forbidden
+from mailyard.observability.metrics import MetricsMiddleware
+from mailyard.runtime import Runtime
+from mailyard.security.scopes import Scope
+from mailyard.security.tokens import Principal
+
+
+def announce_bootstrap_token(token: str, docs_url: str) -> None:
+    # Printed to the console once, never logged: it is the only copy of the first admin token.
+    print(
+        "\n  Mailyard created the first admin API token (it will not be shown again):\n\n"
+        f"    {token}\n\n  API docs: {docs_url}\n",
+        file=sys.stdout,
+        flush=True,
+    )
+
+
+async def _metrics_principal(request: Request) -> Principal:
+    principal = await authenticate(request)
+    if not (principal.has(Scope.METRICS) or principal.has(Scope.ADMIN)):
+        raise forbidden("This token lacks the 'metrics' scope")
+    return principal
+
+
+def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
+    """Build the app around an opened runtime; `owns_runtime` closes it when the app shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        token = await runtime.tokens.bootstrap_admin()
+        if token:
+            announce_bootstrap_token(token, f"{runtime.settings.base_url}/docs")
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                await runtime.close()
+
+    app = FastAPI(
+        title="Mailyard",
+        version=__version__,
+        description="Connected email accounts and hosted mailboxes behind one API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
+
+    @app.get("/health", tags=["Service"], summary="Liveness and store reachability (no token needed)")
+    async def health() -> JSONResponse:
+        reachable = await runtime.db.ping()
+        body: dict[str, Any] = {
+            "status": "ok" if reachable else "unavailable",
+            "version": __version__,
+            "store": {"backend": runtime.db.backend, "reachable": reachable},
+        }
+        return JSONResponse(body, status_code=200 if reachable else 503)
+
+    @app.get("/metrics", tags=["Service"], summary="Prometheus metrics (scope metrics or admin)")
+    async def metrics(_: Annotated[Principal, Depends(_metrics_principal)]) -> Response:
+        return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.include_router(emailengine_tokens.router)
+    return app

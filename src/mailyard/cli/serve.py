@@ -1,0 +1,43 @@
+"""`mailyard serve`: the HTTP API (and, as later parts land, the engine) in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import uvicorn
+
+from mailyard.app import create_app
+from mailyard.cli.common import load_settings, open_runtime
+from mailyard.observability.logging import configure
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="run the HTTP API")
+    parser.add_argument("--host", help="listen address (default MAILYARD_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default MAILYARD_PORT or 3000)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    settings = load_settings().model_copy(update=overrides)
+    configure(settings.log_level)
+
+    async def serve() -> None:
+        runtime = await open_runtime(settings)
+        app = create_app(runtime, owns_runtime=True)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level,
+            proxy_headers=False, server_header=False, log_config=None,
+        )
+        await uvicorn.Server(config).serve()
+
+    try:
+        import uvloop
+
+        uvloop.run(serve())
+    except ImportError:
+        asyncio.run(serve())
+    return 0

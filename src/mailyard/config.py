@@ -1,0 +1,69 @@
+"""The one settings object: every knob comes from a `MAILYARD_*` environment variable."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one Mailyard process."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILYARD_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    port: int = Field(3000, ge=1, le=65535, description="Port the HTTP API listens on.")
+    data_dir: Path = Field(Path("var"), description="Where the embedded store and the generated secret live.")
+    database_url: str | None = Field(
+        None, description="sqlite:///path or postgresql://user:pass@host/db; default: SQLite in data_dir."
+    )
+    secret: SecretStr | None = Field(
+        None, description="Key material for stored secrets; default: generated into data_dir/secret."
+    )
+    public_url: str | None = Field(None, description="Base URL clients reach Mailyard at (links, docs URL).")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    dns_resolver: str | None = Field(None, description="host:port of the DNS resolver to use, e.g. 127.0.0.1:5353.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mailyard.db').resolve()}"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "secret"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
+        return f"http://{host}:{self.port}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as printable values, with every secret masked."""
+        from mailyard.store.urls import mask_password
+
+        return {
+            "host": self.host,
+            "port": self.port,
+            "data_dir": str(self.data_dir.resolve()),
+            "database_url": mask_password(self.effective_database_url),
+            "secret": "********" if self.secret else f"(file {self.secret_file.resolve()})",
+            "public_url": self.base_url,
+            "log_level": self.log_level,
+            "dns_resolver": self.dns_resolver or "(system)",
+        }

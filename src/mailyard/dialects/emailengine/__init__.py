@@ -1,0 +1,1 @@
+"""EmailEngine dialect (`/v1`): connected accounts, settings, tokens."""

@@ -1,0 +1,1 @@
+"""Security: encryption of stored secrets, API tokens and their scopes."""

@@ -1,0 +1,1 @@
+"""Fixtures and helpers for testing Mailyard itself (stores, runtimes, HTTP clients)."""
