@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond
 	dovecot-managesieved dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql \
 	dnsmasq-base sqlite3
 
-.PHONY: run test lint system-packages clean
+.PHONY: run test lint bench system-packages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	@scripts/ensure-debian-packages wrk $(DEBIAN_PACKAGES)
+	$(BIN)/python -m bench.accounts_api
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -21,6 +21,14 @@ async def test_metrics_need_metrics_or_admin_scope(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'mailyard_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+    assert "mailyard_engine_workers" in response.text
+
+
+async def test_metrics_count_accounts_by_state(api: Api) -> None:
+    await api.post("/v1/account", {"account": "a", "email": "a@example.com", "disabled": True,
+                                   "imap": {"host": "imap.example.com", "port": 993}})
+    response = await api.get("/metrics")
+    assert 'mailyard_accounts{state="disconnected"} 1.0' in response.text
 
 
 async def test_metrics_token_cannot_read_data(api: Api) -> None:
@@ -31,9 +39,9 @@ async def test_metrics_token_cannot_read_data(api: Api) -> None:
 async def test_openapi_and_docs_are_served(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
     assert "/v1/tokens" in spec["paths"]
-    assert {"HTTPBearer", "APIKeyHeader", "APIKeyQuery"} <= {
-        s.rstrip("0123456789") for s in spec["components"]["securitySchemes"]
-    }
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey", "apiToken", "accessToken"}
+    assert spec["paths"]["/v1/tokens"]["get"]["security"]
+    assert "security" not in spec["paths"]["/health"]["get"]
     docs = await api.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 

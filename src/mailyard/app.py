@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from mailyard import __version__
 from mailyard.api import errors
-from mailyard.api.auth import authenticate
+from mailyard.api.auth import SECURITY_SCHEMES, authenticate
+from mailyard.dialects.emailengine import accounts as emailengine_accounts
 from mailyard.dialects.emailengine import errors as _emailengine_errors  # noqa: F401  registers the dialect
 from mailyard.dialects.emailengine import tokens as emailengine_tokens
 from mailyard.errors import forbidden
@@ -47,11 +49,15 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
         token = await runtime.tokens.bootstrap_admin()
         if token:
             announce_bootstrap_token(token, f"{runtime.settings.base_url}/docs")
+        if runtime.settings.engine:
+            await runtime.start_engine()
         try:
             yield
         finally:
             if owns_runtime:
                 await runtime.close()
+            else:
+                await runtime.stop_engine()
 
     app = FastAPI(
         title="Mailyard",
@@ -75,7 +81,28 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
 
     @app.get("/metrics", tags=["Service"], summary="Prometheus metrics (scope metrics or admin)")
     async def metrics(_: Annotated[Principal, Depends(_metrics_principal)]) -> Response:
+        runtime.metrics.set_account_states(await runtime.accounts.count_by_state())
+        runtime.metrics.engine_workers.set(runtime.engine.running if runtime.engine else 0)
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    app.include_router(emailengine_accounts.router)
     app.include_router(emailengine_tokens.router)
+    app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
+
+
+_PUBLIC_PATHS = frozenset({"/health"})
+
+
+def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
+    """The generated document plus the token forms every route (but the public ones) accepts."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        requirement = [{name: []} for name in SECURITY_SCHEMES]
+        for path, operations in schema.get("paths", {}).items():
+            if path not in _PUBLIC_PATHS:
+                for operation in operations.values():
+                    operation["security"] = requirement
+        app.openapi_schema = schema
+    return app.openapi_schema

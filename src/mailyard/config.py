@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="debug, info, warning or error.")
     dns_resolver: str | None = Field(None, description="host:port of the DNS resolver to use, e.g. 127.0.0.1:5353.")
 
+    engine: bool = Field(True, description="Run the connection engine in this process (false: API only).")
+    tls_ca_file: Path | None = Field(None, description="Extra CA certificates trusted for mail-server TLS.")
+    connect_timeout: float = Field(15.0, gt=0, le=300, description="Seconds to connect and get a greeting.")
+    reconnect_base: float = Field(2.0, gt=0, le=3600, description="First reconnect delay in seconds.")
+    reconnect_cap: float = Field(300.0, gt=0, le=86400, description="Longest reconnect delay in seconds.")
+    keepalive: float = Field(300.0, gt=0, le=1740, description="Seconds between NOOPs on an idle connection.")
+    parallel_connects: int = Field(100, ge=1, le=10000, description="Connection handshakes in flight at once.")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -66,4 +74,11 @@ class Settings(BaseSettings):
             "public_url": self.base_url,
             "log_level": self.log_level,
             "dns_resolver": self.dns_resolver or "(system)",
+            "engine": self.engine,
+            "tls_ca_file": str(self.tls_ca_file) if self.tls_ca_file else "(system trust store only)",
+            "connect_timeout": self.connect_timeout,
+            "reconnect_base": self.reconnect_base,
+            "reconnect_cap": self.reconnect_cap,
+            "keepalive": self.keepalive,
+            "parallel_connects": self.parallel_connects,
         }

@@ -1,10 +1,17 @@
-"""The Runtime: everything one Mailyard process holds open (store, secret box, services)."""
+"""The Runtime: everything one Mailyard process holds open (store, secret box, services, engine)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mailyard.accounts.service import AccountService
 from mailyard.config import Settings
+from mailyard.engine.backoff import Backoff
+from mailyard.engine.connector import NetworkConnector
+from mailyard.engine.net import NetOptions
+from mailyard.engine.state_writer import StateWriter
+from mailyard.engine.supervisor import Supervisor
+from mailyard.engine.worker import WorkerDeps
 from mailyard.observability.metrics import Metrics
 from mailyard.security.secret_source import SecretSource, load_secret
 from mailyard.security.secretbox import SecretBox
@@ -24,6 +31,13 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.tokens = TokenService(self.db)
+        self.accounts = AccountService(self.db, self.box, listener=self)
+        self.net = NetOptions(
+            connect_timeout=self.settings.connect_timeout,
+            dns_resolver=self.settings.dns_resolver,
+            ca_file=str(self.settings.tls_ca_file) if self.settings.tls_ca_file else None,
+        )
+        self.engine: Supervisor | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -45,5 +59,26 @@ class Runtime:
             raise
         return cls(settings, db, box, source)
 
+    def account_changed(self, account_id: str) -> None:
+        if self.engine is not None:
+            self.engine.account_changed(account_id)
+
+    async def start_engine(self) -> None:
+        s = self.settings
+        deps = WorkerDeps(
+            connector=NetworkConnector(self.net, parallel=s.parallel_connects),
+            states=StateWriter(self.db),
+            backoff=Backoff(base=s.reconnect_base, cap=s.reconnect_cap),
+            keepalive=s.keepalive,
+        )
+        self.engine = Supervisor(deps, self.accounts.load_config, self.accounts.enabled_configs)
+        await self.engine.start()
+
+    async def stop_engine(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+            self.engine = None
+
     async def close(self) -> None:
+        await self.stop_engine()
         await self.db.dispose()

@@ -23,7 +23,7 @@ async def test_created_token_authenticates_with_its_scopes_and_tenant(runtime: R
 
 async def test_only_the_hash_of_a_token_is_stored(runtime: Runtime) -> None:
     _, token = await runtime.tokens.create(["admin"])
-    async with runtime.db.session() as session:
+    async with runtime.db.transaction() as session:
         hashes = (await session.scalars(select(ApiToken.token_hash))).all()
     assert hash_token(token) in hashes
     path = sqlite_path(runtime.db.url)

@@ -37,6 +37,7 @@ from .dovecot_users import UserStore
 from .ports import LOOPBACK, free_ports
 from .process import (
     GroupProcess,
+    ManagedServer,
     ServerStartError,
     check_socket_dir,
     require_file,
@@ -65,10 +66,13 @@ def require_dovecot() -> None:
         require_file(path, package, what)
 
 
-class DovecotServer:
+class DovecotServer(ManagedServer):
     """One Dovecot instance; use ``start()``/``stop()`` or a ``with`` block."""
 
     host = LOOPBACK
+    # A clean shutdown takes ~1.1 s (the master sleeps so its log process can drain); stopped right after
+    # start it may wait 6 s for anvil, so after 2 s the throwaway instance is killed.
+    stop_grace = 2.0
 
     def __init__(
         self,
@@ -150,23 +154,6 @@ class DovecotServer:
                 f"--- {self._stdout_path} ---\n{tail(self._stdout_path)}"
             ) from exc
 
-    def stop(self) -> None:
-        if self._process is not None:
-            # A clean shutdown takes ~1.1 s (the master sleeps so its log process can drain); stopped
-            # right after start it may wait 6 s for anvil, so after 2 s the throwaway instance is killed.
-            self._process.stop(grace=2.0)
-            self._process = None
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def log_text(self) -> str:
-        """The whole Dovecot log, for assertions and failure messages."""
-        return self.layout.log.read_text(errors="replace") if self.layout.log.exists() else ""
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .ports import LOOPBACK, free_port
 from .postfix_config import PostfixLayout, render_main_cf, render_master_cf, render_recipient_map
 from .process import (
     GroupProcess,
+    ManagedServer,
     ServerStartError,
     check_socket_dir,
     require_file,
@@ -61,7 +62,7 @@ def require_postfix() -> None:
     require_file(SQLITE_MAP_MODULE, "postfix-sqlite", "Postfix's sqlite map type")
 
 
-class PostfixServer:
+class PostfixServer(ManagedServer):
     """One Postfix instance; use ``start()``/``stop()`` or a ``with`` block."""
 
     host = LOOPBACK
@@ -188,20 +189,6 @@ class PostfixServer:
         # inheriting anything (TZ, locale) that would make logs differ between machines.
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MAIL_CONFIG": str(self.layout.config_dir)}
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(grace=5.0)
-            self._process = None
-
-    def __enter__(self) -> PostfixServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def log_text(self) -> str:
-        return self.layout.log.read_text(errors="replace") if self.layout.log.exists() else ""
 
     # -- queue -----------------------------------------------------------------------------------
 

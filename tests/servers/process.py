@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -211,6 +212,34 @@ class GroupProcess:
 
 
 @atexit.register
+class ManagedServer:
+    """What every server fixture shares: a `GroupProcess`, a log file, stop, and context-manager use.
+    Subclasses set `_process`, `layout.log` and `stop_grace`, and implement `start()`."""
+
+    _process: GroupProcess | None
+    stop_grace: float = 5.0
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop(grace=self.stop_grace)
+            self._process = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def log_text(self) -> str:
+        """The server's whole log, for assertions and failure messages."""
+        log: Path = self.layout.log  # type: ignore[attr-defined]
+        return log.read_text(errors="replace") if log.exists() else ""
+
+
 def _kill_leftovers() -> None:
     for pgid in list(_live_groups):
         kill_group(pgid, timeout=1.0)

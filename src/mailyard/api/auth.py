@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request, Security
-from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBearer
+from fastapi import Request
 
 from mailyard.errors import forbidden, unauthorized
 from mailyard.security.scopes import Scope
 from mailyard.security.tokens import Principal
 
-# Declared for the OpenAPI document (the "Authorize" button); `extract_token` does the real parsing.
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <token> (or a bare token)")
-_api_key = APIKeyHeader(name="x-api-key", auto_error=False)
-_api_token = APIKeyHeader(name="X-Api-Token", auto_error=False)
-_query = APIKeyQuery(name="access_token", auto_error=False)
+# The forms a token may take, for the OpenAPI document (the docs page's "Authorize" button).
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token> (or bare)"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+    "apiToken": {"type": "apiKey", "in": "header", "name": "X-Api-Token"},
+    "accessToken": {"type": "apiKey", "in": "query", "name": "access_token"},
+}
 
 
 def extract_token(request: Request) -> str | None:
@@ -50,13 +52,7 @@ async def authenticate(request: Request) -> Principal:
 def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits tokens granting `scope` and returns the caller's principal."""
 
-    async def dependency(
-        request: Request,
-        _b: object = Security(_bearer),
-        _k: object = Security(_api_key),
-        _t: object = Security(_api_token),
-        _q: object = Security(_query),
-    ) -> Principal:
+    async def dependency(request: Request) -> Principal:
         principal = await authenticate(request)
         if not principal.has(scope):
             raise forbidden(f"This token lacks the {scope.value!r} scope")

@@ -25,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings().model_copy(update=overrides)
     configure(settings.log_level)
 
+    import sys
+    sys.setswitchinterval(0.0002)
+
     async def serve() -> None:
         runtime = await open_runtime(settings)
         app = create_app(runtime, owns_runtime=True)

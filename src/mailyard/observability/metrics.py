@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -21,6 +21,15 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+
+        self.accounts = Gauge("mailyard_accounts", "Connected accounts by state", ["state"], registry=self.registry)
+        self.engine_workers = Gauge("mailyard_engine_workers", "Accounts the engine of this process runs",
+                                    registry=self.registry)
+
+    def set_account_states(self, counts: dict[str, int]) -> None:
+        self.accounts.clear()
+        for state, count in counts.items():
+            self.accounts.labels(state).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,6 +12,7 @@ from mailyard.security.secretbox import SecretBox, SecretBoxError
 from mailyard.store.base import Base
 from mailyard.store.db import Database
 from mailyard.store.models import Meta
+from mailyard.store.registry import load_models
 
 CHECK_KEY = "secretbox.check"
 _CHECK_PLAINTEXT = "mailyard-secret-check"
@@ -30,7 +31,7 @@ _MISMATCH_HELP = (
 
 async def verify_secret(db: Database, box: SecretBox, where: str) -> None:
     """Raise SecretMismatch unless `box` opens the store's check value (writing it on a fresh store)."""
-    async with db.session() as session, session.begin():
+    async with db.transaction() as session:
         row = await session.get(Meta, CHECK_KEY)
         if row is None:
             session.add(Meta(key=CHECK_KEY, value=box.encrypt(_CHECK_PLAINTEXT)))
@@ -45,6 +46,7 @@ async def verify_secret(db: Database, box: SecretBox, where: str) -> None:
 
 def encrypted_columns() -> list[tuple[type, str]]:
     """Every (model, attribute) whose column holds a SecretBox value."""
+    load_models()
     found: list[tuple[type, str]] = []
     for mapper in Base.registry.mappers:
         for attr in mapper.column_attrs:
@@ -68,7 +70,7 @@ async def rotate(db: Database, old: SecretBox, new: SecretBox) -> int:
     """Re-encrypt every stored secret from `old` to `new` in one transaction; returns how many."""
     await verify_secret(db, old, "the current secret")
     count = 0
-    async with db.session() as session, session.begin():
+    async with db.transaction() as session:
         for model, attr in encrypted_columns():
             if model is Meta:
                 continue

@@ -7,8 +7,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from mailyard.security.scopes import Scope, grants, parse_scopes
@@ -53,9 +54,15 @@ class TokenInfo:
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: ApiToken) -> TokenInfo:
+    def of(cls, row: Any) -> TokenInfo:
         return cls(row.id, list(row.scopes), row.tenant, list(row.roles or []), row.description,
                    row.created_at, row.revoked_at)
+
+
+# Built once: constructing a statement costs more than running it on the request path.
+_LIVE_TOKEN = select(ApiToken.id, ApiToken.token_hash, ApiToken.scopes, ApiToken.tenant, ApiToken.roles).where(
+    ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)
+)
 
 
 class TokenNotFound(LookupError):
@@ -92,19 +99,19 @@ class TokenService:
     ) -> tuple[TokenInfo, str]:
         """Create a token; returns its info and the token itself, which is never retrievable again."""
         row, token = _new_token(parse_scopes(scopes), tenant, roles, description)
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             session.add(row)
         return TokenInfo.of(row), token
 
     async def list(self, *, include_revoked: bool = False) -> list[TokenInfo]:
-        query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+        table = ApiToken.__table__
+        query = select(table).order_by(table.c.created_at, table.c.id)
         if not include_revoked:
-            query = query.where(ApiToken.revoked_at.is_(None))
-        async with self.db.session() as session:
-            return [TokenInfo.of(row) for row in (await session.scalars(query)).all()]
+            query = query.where(table.c.revoked_at.is_(None))
+        return [TokenInfo.of(row) for row in await self.db.read(query)]
 
     async def revoke(self, token_id: str) -> TokenInfo:
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             row = await session.get(ApiToken, token_id)
             if row is None or row.revoked_at is not None:
                 raise TokenNotFound(token_id)
@@ -114,13 +121,7 @@ class TokenService:
     async def authenticate(self, token: str) -> Principal | None:
         """The principal of a live token, or None. Looked up by hash, then compared in constant time."""
         digest = hash_token(token)
-        async with self.db.session() as session:
-            row = (
-                await session.execute(
-                    select(ApiToken.id, ApiToken.token_hash, ApiToken.scopes, ApiToken.tenant, ApiToken.roles)
-                    .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-                )
-            ).first()
+        row = await self.db.read_one(_LIVE_TOKEN, {"digest": digest})
         if row is None or not hmac.compare_digest(row.token_hash, digest):
             return None
         return Principal(row.id, frozenset(Scope(s) for s in row.scopes), row.tenant, tuple(row.roles or ()))
@@ -128,7 +129,7 @@ class TokenService:
     async def bootstrap_admin(self) -> str | None:
         """On a store that never had a token, create the first admin token and return it (once, ever)."""
         try:
-            async with self.db.session() as session, session.begin():
+            async with self.db.transaction() as session:
                 if await session.get(Meta, _BOOTSTRAP_KEY) is not None:
                     return None
                 if (await session.scalar(select(func.count()).select_from(ApiToken))) != 0:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from mailyard.store.base import Base
+from mailyard.store.registry import load_models
+
+load_models()
 
 connection = context.config.attributes["connection"]
 context.configure(

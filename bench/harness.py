@@ -1,0 +1,123 @@
+"""Shared benchmark plumbing: a real `mailyard serve` in a temporary data directory, and wrk runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def mailyard_server(**env: str) -> Iterator[Server]:
+    """Start `mailyard serve` on a free loopback port with a fresh SQLite store (or MAILYARD_DATABASE_URL)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="mailyard-bench-"))
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILYARD_")}
+    full_env.update(MAILYARD_DATA_DIR=str(data_dir), MAILYARD_PORT=str(port), MAILYARD_LOG_LEVEL="warning",
+                    MAILYARD_SECRET="benchmark-secret-0123456789", **env)
+    process = subprocess.Popen([sys.executable, "-m", "mailyard", "serve"], env=full_env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    token = ""
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in process.stdout:
+            match = re.match(r"^\s+([0-9a-f]{64})\s*$", line)
+            if match:
+                token = match.group(1)
+                break
+            if time.monotonic() > deadline:
+                break
+        url = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        if not token:
+            raise RuntimeError("mailyard serve did not print its admin token")
+        yield Server(url, token, data_dir, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def line(self, label: str) -> str:
+        return (f"{label:<42} {self.requests_per_second:>9.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
+                f"p99 {self.p99_ms:6.2f} ms   non-2xx/errors {self.errors}")
+
+
+_LUA_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout
+  io.write(string.format("JSON{\\"rps\\": %f, \\"p50\\": %f, \\"p99\\": %f, \\"errors\\": %d}\\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    errors))
+end
+"""
+
+
+def wrk(url: str, script: str, *, connections: int = 16, seconds: int = 10, threads: int = 2) -> WrkResult:
+    """Run wrk with a Lua `request` function; returns throughput and latency percentiles."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (make bench does it)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script + _LUA_REPORT)
+        path = handle.name
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", path, url],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(path)
+    data = json.loads(out.split("JSON", 1)[1].splitlines()[0])
+    return WrkResult(data["rps"], data["p50"], data["p99"], data["errors"])
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]

@@ -1,0 +1,1 @@
+"""Connected accounts: their settings, states and rules (create, update, partial merge, delete)."""

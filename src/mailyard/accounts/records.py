@@ -1,0 +1,46 @@
+"""The `accounts` table: one row per connected account. Secrets live in one encrypted column."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mailyard.store.base import Base, UTCDateTime, encrypted_column, utcnow
+
+
+class AccountRecord(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(256))
+    email: Mapped[str | None] = mapped_column(String(320))
+    # Lower-cased "id\nname\nemail": the `query` filter is one substring match on one column.
+    search: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(32), default="init")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every change the engine must act on; engine writes carry it so stale ones are dropped.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    imap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    smtp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    oauth2: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    credentials: Mapped[str | None] = encrypted_column()
+    path: Mapped[Any] = mapped_column(JSON, default="*")
+    subconnections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    webhooks: Mapped[str | None] = mapped_column(Text)
+    notify_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sync_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    smtp_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_accounts_state_id", "state", "id"),
+        Index("ix_accounts_tenant_id", "tenant", "id"),
+        Index("ix_accounts_id_search", "id", "search"),
+    )

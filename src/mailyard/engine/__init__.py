@@ -1,0 +1,1 @@
+"""The engine: keeps connected accounts connected. One asyncio supervisor, protocol code behind adapters."""
