@@ -59,24 +59,28 @@ def lua(server: Server, body: str, *, method: str = "GET", payload: str | None =
 
 def throughput(server: Server, accounts: int, seconds: int) -> None:
     print(f"\n-- concurrency 16, {seconds} s each, {accounts} accounts --")
-    single = lua(server, f'return wrk.format(nil, string.format("/v1/account/acct%06d", math.random(0, {accounts - 1})))')
+    random_account = f'string.format("/v1/account/acct%06d", math.random(0, {accounts - 1}))'
+    single = lua(server, f"return wrk.format(nil, {random_account})")
     print(wrk(server.url, single, seconds=seconds).line("GET /v1/account/{id}"))
     pages = max(1, accounts // 20)
-    by_state = lua(server, f'return wrk.format(nil, "/v1/accounts?state=disconnected&page=" .. math.random(0, {pages - 1}))')
+    by_state = lua(server, 'return wrk.format(nil, "/v1/accounts?state=disconnected&page=" .. '
+                           f"math.random(0, {pages - 1}))")
     print(wrk(server.url, by_state, seconds=seconds).line("GET /v1/accounts?state=disconnected&page=N"))
     by_query = lua(server, 'return wrk.format(nil, "/v1/accounts?query=@gmail.com&page=" .. math.random(0, 20))')
     print(wrk(server.url, by_query, seconds=seconds).line("GET /v1/accounts?query=@gmail.com&page=N"))
-    update = lua(server, f'return wrk.format(nil, string.format("/v1/account/acct%06d", math.random(0, {accounts - 1})))',
-                 method="PUT", payload='{"name": "Renamed"}')
+    update = lua(server, f"return wrk.format(nil, {random_account})", method="PUT", payload='{"name": "Renamed"}')
     print(wrk(server.url, update, seconds=seconds).line("PUT /v1/account/{id} {name}"))
 
 
 def list_latency(server: Server, accounts: int) -> None:
     print(f"\n-- single list requests at {accounts} accounts (sequential, 200 each) --")
+    def page(i: int) -> int:
+        return (i * 7919) % (accounts // 20)
+
     cases = {
         "GET /v1/accounts (first page)": lambda i: "/v1/accounts",
-        "GET /v1/accounts?page=N (random)": lambda i: f"/v1/accounts?page={(i * 7919) % (accounts // 20)}",
-        "GET /v1/accounts?state=disconnected&page=N": lambda i: f"/v1/accounts?state=disconnected&page={(i * 7919) % (accounts // 20)}",
+        "GET /v1/accounts?page=N (random)": lambda i: f"/v1/accounts?page={page(i)}",
+        "GET /v1/accounts?state=disconnected&page=N": lambda i: f"/v1/accounts?state=disconnected&page={page(i)}",
         "GET /v1/accounts?state=connectError (empty)": lambda i: "/v1/accounts?state=connectError",
         "GET /v1/accounts?query=@gmail.com": lambda i: "/v1/accounts?query=@gmail.com",
         "GET /v1/accounts?query=user12345": lambda i: "/v1/accounts?query=user12345",
