@@ -15,7 +15,10 @@ from mailyard import __version__
 from mailyard.api import errors
 from mailyard.api.auth import SECURITY_SCHEMES, authenticate
 from mailyard.dialects.emailengine import accounts as emailengine_accounts
+from mailyard.dialects.emailengine import changes as emailengine_changes
 from mailyard.dialects.emailengine import errors as _emailengine_errors  # noqa: F401  registers the dialect
+from mailyard.dialects.emailengine import settings as emailengine_settings
+from mailyard.dialects.emailengine import submit as emailengine_submit
 from mailyard.dialects.emailengine import tokens as emailengine_tokens
 from mailyard.errors import forbidden
 from mailyard.observability.metrics import MetricsMiddleware
@@ -49,15 +52,14 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
         token = await runtime.tokens.bootstrap_admin()
         if token:
             announce_bootstrap_token(token, f"{runtime.settings.base_url}/docs")
-        if runtime.settings.engine:
-            await runtime.start_engine()
+        await runtime.start_services()
         try:
             yield
         finally:
             if owns_runtime:
                 await runtime.close()
             else:
-                await runtime.stop_engine()
+                await runtime.stop_services()
 
     app = FastAPI(
         title="Mailyard",
@@ -86,6 +88,9 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(emailengine_accounts.router)
+    app.include_router(emailengine_submit.router)
+    app.include_router(emailengine_settings.router)
+    app.include_router(emailengine_changes.router)
     app.include_router(emailengine_tokens.router)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app

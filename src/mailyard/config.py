@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     reconnect_cap: float = Field(300.0, gt=0, le=86400, description="Longest reconnect delay in seconds.")
     keepalive: float = Field(300.0, gt=0, le=1740, description="Seconds between NOOPs on an idle connection.")
     parallel_connects: int = Field(100, ge=1, le=10000, description="Connection handshakes in flight at once.")
+    resync_interval: float = Field(900.0, ge=10, le=86400 * 7,
+                                   description="Seconds between full resyncs (accounts may set imap.resyncDelay).")
+    webhook_timeout: float = Field(10.0, gt=0, le=300, description="Seconds a webhook receiver has to answer.")
+    webhook_retry_base: float = Field(1.0, gt=0, le=3600, description="First webhook retry delay in seconds.")
+    webhook_retry_cap: float = Field(3600.0, gt=0, le=86400, description="Longest webhook retry delay in seconds.")
+    webhook_retry_hours: float = Field(48.0, ge=24, le=24 * 30,
+                                       description="Hours a failing webhook is retried before it is marked failed.")
+    event_retention_days: float = Field(7.0, gt=0, le=365, description="Days delivered events are kept.")
 
     @field_validator("log_level")
     @classmethod
@@ -81,4 +89,10 @@ class Settings(BaseSettings):
             "reconnect_cap": self.reconnect_cap,
             "keepalive": self.keepalive,
             "parallel_connects": self.parallel_connects,
+            "resync_interval": self.resync_interval,
+            "webhook_timeout": self.webhook_timeout,
+            "webhook_retry_base": self.webhook_retry_base,
+            "webhook_retry_cap": self.webhook_retry_cap,
+            "webhook_retry_hours": self.webhook_retry_hours,
+            "event_retention_days": self.event_retention_days,
         }

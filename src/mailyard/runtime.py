@@ -12,6 +12,9 @@ from mailyard.engine.net import NetOptions
 from mailyard.engine.state_writer import StateWriter
 from mailyard.engine.supervisor import Supervisor
 from mailyard.engine.worker import WorkerDeps
+from mailyard.events.changes import ChangeFeed
+from mailyard.events.delivery import DeliveryOptions, WebhookDispatcher
+from mailyard.events.settings import SettingsService
 from mailyard.observability.metrics import Metrics
 from mailyard.security.secret_source import SecretSource, load_secret
 from mailyard.security.secretbox import SecretBox
@@ -32,6 +35,13 @@ class Runtime:
     def __post_init__(self) -> None:
         self.tokens = TokenService(self.db)
         self.accounts = AccountService(self.db, self.box, listener=self)
+        self.settings_store = SettingsService(self.db, self.box)
+        self.changes = ChangeFeed()
+        s = self.settings
+        self.webhooks = WebhookDispatcher(self.db, self.settings_store, DeliveryOptions(
+            timeout=s.webhook_timeout, retry_base=s.webhook_retry_base, retry_cap=s.webhook_retry_cap,
+            retry_window_hours=s.webhook_retry_hours, retention_days=s.event_retention_days,
+        ))
         self.net = NetOptions(
             connect_timeout=self.settings.connect_timeout,
             dns_resolver=self.settings.dns_resolver,
@@ -63,6 +73,9 @@ class Runtime:
         if self.engine is not None:
             self.engine.account_changed(account_id)
 
+    def events_written(self) -> None:
+        self.webhooks.wake()
+
     async def start_engine(self) -> None:
         s = self.settings
         deps = WorkerDeps(
@@ -79,6 +92,16 @@ class Runtime:
             await self.engine.stop()
             self.engine = None
 
-    async def close(self) -> None:
+    async def start_services(self) -> None:
+        """What `mailyard serve` runs beside the API: webhook delivery, and the engine unless disabled."""
+        self.webhooks.start()
+        if self.settings.engine:
+            await self.start_engine()
+
+    async def stop_services(self) -> None:
         await self.stop_engine()
+        await self.webhooks.stop()
+
+    async def close(self) -> None:
+        await self.stop_services()
         await self.db.dispose()

@@ -36,6 +36,10 @@ class AccountRecord(Base):
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     smtp_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # When the account first reached `connected` (accountInitialized is sent once).
+    initialized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last error an event was sent for, so a retry with the same error sends no second event.
+    notified_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -19,6 +19,8 @@ from mailyard.accounts.records import AccountRecord
 from mailyard.accounts.rules import check_new_account
 from mailyard.accounts.states import AccountState
 from mailyard.errors import conflict, invalid, not_found
+from mailyard.events.outbox import NewEvent, write_events
+from mailyard.events.types import EventType
 from mailyard.security.secretbox import SecretBox
 from mailyard.security.tokens import Principal
 from mailyard.store.base import utcnow
@@ -33,11 +35,18 @@ _ACCOUNT_BY_ID = select(AccountRecord.__table__).where(AccountRecord.id == bindp
 
 
 class AccountChangeListener(Protocol):
+    """Told after each committed change: the engine acts on the account, webhook delivery wakes up."""
+
     def account_changed(self, account_id: str) -> None: ...
+
+    def events_written(self) -> None: ...
 
 
 class _NoListener:
     def account_changed(self, account_id: str) -> None:
+        return None
+
+    def events_written(self) -> None:
         return None
 
 
@@ -156,8 +165,13 @@ class AccountService:
                                     counters={}, created_at=utcnow())
                 self._apply(row, body, replace_missing=True)
                 session.add(row)
+                await session.flush()
+                await write_events(session, account_id, [NewEvent(EventType.ACCOUNT_ADDED, {
+                    "account": account_id, "name": row.name, "email": row.email})])
                 created = True
         self.listener.account_changed(account_id)
+        if created:
+            self.listener.events_written()
         return account_id, created
 
     async def update(self, account_id: str, body: AccountUpdate, principal: Principal | None) -> str:
@@ -209,8 +223,11 @@ class AccountService:
         """Remove the account and its stored credentials; nothing on the mail server is touched."""
         async with self.db.transaction() as session:
             row = await self._load(session, account_id, principal)
+            await write_events(session, account_id, [NewEvent(EventType.ACCOUNT_DELETED, {"account": account_id})],
+                               count=False)
             await session.delete(row)
         self.listener.account_changed(account_id)
+        self.listener.events_written()
 
     async def _fresh_id(self) -> str:
         while True:

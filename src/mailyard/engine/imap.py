@@ -14,14 +14,15 @@ import hashlib
 import hmac
 import logging
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aioimaplib
-from aioimaplib.aioimaplib import CRLF, Command, IMAP4ClientProtocol, Response
+from aioimaplib.aioimaplib import Response
 
 from mailyard.engine.failures import Failure, FailureCode
-from mailyard.engine.imap_text import ListedFolder, encode_mutf7, parse_list, quote, response_code
+from mailyard.engine.imap_mailbox import MailboxCommands
+from mailyard.engine.imap_protocol import Cmd, Protocol, last_text
+from mailyard.engine.imap_text import quote, response_code
 from mailyard.engine.net import NetOptions, open_socket, tls_context, tls_failure
 
 # aioimaplib logs raw protocol lines at debug level, SASL payloads (base64 credentials) included.
@@ -49,37 +50,14 @@ class Credentials:
         return f"Credentials(user={self.user!r})"
 
 
-class _Protocol(IMAP4ClientProtocol):
-    """aioimaplib's protocol plus a hook answering server continuations during AUTHENTICATE."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[Exception | None], None]) -> None:
-        super().__init__(loop, on_lost)
-        self.responder: Callable[[bytes], bytes] | None = None
-
-    def _continuation(self, line: bytes) -> None:
-        command = self.pending_sync_command
-        if command is not None and command.name == "AUTHENTICATE" and self.responder is not None:
-            assert self.transport is not None
-            self.transport.write(self.responder(line[1:].strip()) + CRLF)
-            return
-        super()._continuation(line)
-
-
-def _last_text(response: Response) -> str:
-    for line in reversed(response.lines):
-        if isinstance(line, bytes | bytearray) and line:
-            return bytes(line).decode("utf-8", "replace")
-    return ""
-
-
-class ImapConnection:
+class ImapConnection(MailboxCommands):
     """One authenticated-or-not IMAP connection. `closed` is set when the server goes away."""
 
     def __init__(self, endpoint: ImapEndpoint, timeout: float) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.closed = asyncio.Event()
-        self.protocol = _Protocol(asyncio.get_running_loop(), lambda _exc: self.closed.set())
+        self.protocol = Protocol(asyncio.get_running_loop(), lambda _exc: self.closed.set())
         self.secure_channel = endpoint.secure
 
     # -- opening ---------------------------------------------------------------------------------
@@ -133,9 +111,9 @@ class ImapConnection:
         wanted = self.endpoint.starttls
         if wanted is False or (wanted is None and not offered):
             return
-        response = await self._execute(Command("STARTTLS", self.protocol.new_tag(), loop=self.protocol.loop))
+        response = await self._execute(Cmd("STARTTLS", self.protocol.new_tag(), loop=self.protocol.loop))
         if response.result != "OK":
-            raise Failure(FailureCode.TLS, f"STARTTLS refused: {_last_text(response)}")
+            raise Failure(FailureCode.TLS, f"STARTTLS refused: {last_text(response)}")
         loop = asyncio.get_running_loop()
         assert self.protocol.transport is not None
         try:
@@ -154,7 +132,7 @@ class ImapConnection:
     def has(self, capability: str) -> bool:
         return capability.upper() in {c.upper() for c in self.protocol.capabilities}
 
-    async def _execute(self, command: Command) -> Response:
+    async def _execute(self, command: Cmd) -> Response:
         try:
             async with asyncio.timeout(self.timeout):
                 return await self.protocol.execute(command)
@@ -172,10 +150,10 @@ class ImapConnection:
         except aioimaplib.AioImapException as exc:
             raise Failure(FailureCode.PROTOCOL, f"CAPABILITY failed: {exc}") from None
 
-    async def command(self, name: str, *args: str) -> Response:
+    async def command(self, name: str, *args: str, prefix: str | None = None) -> Response:
         if self.closed.is_set():
             raise Failure(FailureCode.CONNECTION_LOST, "connection closed")
-        return await self._execute(Command(name, self.protocol.new_tag(), *args, loop=self.protocol.loop))
+        return await self._execute(Cmd(name, self.protocol.new_tag(), *args, prefix=prefix, loop=self.protocol.loop))
 
     # -- authentication --------------------------------------------------------------------------
     async def authenticate(self, credentials: Credentials) -> None:
@@ -196,7 +174,7 @@ class ImapConnection:
             response = await self.command("LOGIN", quote(credentials.user), quote(credentials.password))
         self.protocol.responder = None
         if response.result != "OK":
-            code, text = response_code(_last_text(response))
+            code, text = response_code(last_text(response))
             raise Failure(FailureCode.AUTHENTICATION_FAILED, text or code or "authentication failed")
         self.protocol.state = "AUTH"
         await self._refresh_capabilities()  # servers add capabilities after login
@@ -234,26 +212,6 @@ class ImapConnection:
 
         self.protocol.responder = respond
         return await self.command("AUTHENTICATE", "CRAM-MD5")
-
-    # -- folders and keepalive ------------------------------------------------------------------
-    async def list_folders(self) -> list[ListedFolder]:
-        response = await self.command("LIST", '""', '"*"')
-        if response.result != "OK":
-            raise Failure(FailureCode.PROTOCOL, f"LIST failed: {_last_text(response)}")
-        return parse_list(response.lines)
-
-    async def subscribed(self) -> set[str]:
-        response = await self.command("LSUB", '""', '"*"')
-        return {f.path for f in parse_list(response.lines)} if response.result == "OK" else set()
-
-    async def noop(self) -> None:
-        response = await self.command("NOOP")
-        if response.result != "OK":
-            raise Failure(FailureCode.PROTOCOL, f"NOOP failed: {_last_text(response)}")
-
-    @staticmethod
-    def wire_name(path: str) -> str:
-        return quote(encode_mutf7(path))
 
     async def logout(self) -> None:
         if not self.closed.is_set():

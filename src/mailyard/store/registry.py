@@ -7,6 +7,8 @@ import importlib
 MODEL_MODULES = (
     "mailyard.store.models",
     "mailyard.accounts.records",
+    "mailyard.engine.folder_records",
+    "mailyard.events.records",
 )
 
 
