@@ -80,7 +80,8 @@ async def test_get_single_account_has_the_documented_fields(api: Api) -> None:
     assert {"account", "name", "email", "state", "imap", "smtp", "path", "subconnections", "counters"} <= set(body)
     assert body["imap"] == {"host": "imap.example.com", "port": 993, "secure": True,
                             "auth": {"user": "john@example.com"}}
-    assert body["path"] == "*" and body["subconnections"] == [] and body["counters"] == {"events": {}}
+    assert body["path"] == "*" and body["subconnections"] == []
+    assert body["counters"] == {"events": {"accountAdded": 1}}
 
 
 async def test_list_filters_and_pages_as_documented(api: Api) -> None:
