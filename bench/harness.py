@@ -38,43 +38,56 @@ class Server:
 
 
 @contextmanager
-def mailyard_server(**env: str) -> Iterator[Server]:
-    """Start `mailyard serve` on a free loopback port with a fresh SQLite store (or MAILYARD_DATABASE_URL)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="mailyard-bench-"))
+def mailyard_server(data_dir: Path | None = None, token: str | None = None, **env: str) -> Iterator[Server]:
+    """Start `mailyard serve` on a free loopback port with a fresh SQLite store (or MAILYARD_DATABASE_URL).
+    With `data_dir` the store is kept (pass the first run's `token` to later runs)."""
+    keep = data_dir is not None
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mailyard-bench-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILYARD_")}
     full_env.update(MAILYARD_DATA_DIR=str(data_dir), MAILYARD_PORT=str(port), MAILYARD_LOG_LEVEL="warning",
                     MAILYARD_SECRET="benchmark-secret-0123456789", **env)
+    log_path = data_dir / "serve.log"
+    log = log_path.open("a")
     process = subprocess.Popen([sys.executable, "-m", "mailyard", "serve"], env=full_env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    token = ""
+                               stdout=log, stderr=subprocess.STDOUT)
+    found = token or ""
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 60
-        for line in process.stdout:
-            match = re.match(r"^\s+([0-9a-f]{64})\s*$", line)
-            if match:
-                token = match.group(1)
-                break
-            if time.monotonic() > deadline:
-                break
         url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"mailyard serve exited; see {log_path}")
+            if not found:
+                match = re.search(r"^\s+([0-9a-f]{64})\s*$", log_path.read_text(), re.MULTILINE)
+                found = match.group(1) if match else ""
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if found and httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
-        if not token:
+                pass
+            time.sleep(0.1)
+        if not found:
             raise RuntimeError("mailyard serve did not print its admin token")
-        yield Server(url, token, data_dir, process)
+        yield Server(url, found, data_dir, process)
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        log.close()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from mailyard.api.auth import SECURITY_SCHEMES, authenticate
 from mailyard.dialects.emailengine import accounts as emailengine_accounts
 from mailyard.dialects.emailengine import changes as emailengine_changes
 from mailyard.dialects.emailengine import errors as _emailengine_errors  # noqa: F401  registers the dialect
+from mailyard.dialects.emailengine import mailboxes as emailengine_mailboxes
 from mailyard.dialects.emailengine import settings as emailengine_settings
 from mailyard.dialects.emailengine import submit as emailengine_submit
 from mailyard.dialects.emailengine import tokens as emailengine_tokens
@@ -88,6 +89,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(emailengine_accounts.router)
+    app.include_router(emailengine_mailboxes.router)
     app.include_router(emailengine_submit.router)
     app.include_router(emailengine_settings.router)
     app.include_router(emailengine_changes.router)

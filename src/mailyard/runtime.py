@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailyard.accounts.service import AccountService
 from mailyard.config import Settings
 from mailyard.engine.backoff import Backoff
 from mailyard.engine.connector import NetworkConnector
+from mailyard.engine.folder_store import FolderStore
 from mailyard.engine.net import NetOptions
+from mailyard.engine.session import SessionDeps
 from mailyard.engine.state_writer import StateWriter
 from mailyard.engine.supervisor import Supervisor
 from mailyard.engine.worker import WorkerDeps
@@ -76,13 +79,24 @@ class Runtime:
     def events_written(self) -> None:
         self.webhooks.wake()
 
+    def sync_requested(self, account_id: str) -> None:
+        if self.engine is not None:
+            self.engine.request_sync(account_id)
+
+    def _publish_states(self, changes: list[dict[str, Any]]) -> None:
+        for change in changes:
+            self.changes.publish(change)
+
     async def start_engine(self) -> None:
         s = self.settings
+        connector = NetworkConnector(self.net, parallel=s.parallel_connects)
+        backoff = Backoff(base=s.reconnect_base, cap=s.reconnect_cap)
+        states = StateWriter(self.db, on_states=self._publish_states, on_events=self.events_written)
+        self.folder_store = FolderStore(self.db, self)
         deps = WorkerDeps(
-            connector=NetworkConnector(self.net, parallel=s.parallel_connects),
-            states=StateWriter(self.db),
-            backoff=Backoff(base=s.reconnect_base, cap=s.reconnect_cap),
-            keepalive=s.keepalive,
+            connector=connector, states=states, backoff=backoff,
+            session=SessionDeps(self.folder_store, connector, backoff,
+                                resync_interval=s.resync_interval, keepalive=s.keepalive),
         )
         self.engine = Supervisor(deps, self.accounts.load_config, self.accounts.enabled_configs)
         await self.engine.start()
@@ -91,6 +105,7 @@ class Runtime:
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None
+            await self.folder_store.close()
 
     async def start_services(self) -> None:
         """What `mailyard serve` runs beside the API: webhook delivery, and the engine unless disabled."""

@@ -38,11 +38,13 @@ class FakeStates:
 
     def __init__(self) -> None:
         self.reports: list[tuple[str, int, dict[str, Any]]] = []
+        self.events: list[tuple[str, Any]] = []
         self.started = 0
         self.stopped = 0
 
-    def report(self, account_id: str, generation: int, **changes: Any) -> None:
+    def report(self, account_id: str, generation: int, *, events: list[Any] | None = None, **changes: Any) -> None:
         self.reports.append((account_id, generation, changes))
+        self.events.extend((account_id, e) for e in events or [])
 
     def start(self) -> None:
         self.started += 1
@@ -60,3 +62,41 @@ class FakeStates:
 
     def smtp_statuses(self) -> list[dict[str, Any]]:
         return [changes["smtp_status"] for _, _, changes in self.reports if "smtp_status" in changes]
+
+
+class FakeAccountSession:
+    """Stands in for AccountSession: lists the folders on start, then holds the connection with NOOPs at the
+    keepalive interval until the server closes it."""
+
+    keepalive = 300.0
+
+    def __init__(self, *, conn: FakeSession, on_synced: Any, **_: Any) -> None:
+        self.conn = conn
+        self.on_synced = on_synced
+        self.sync_requested = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.conn.list_folders()
+        self.on_synced()
+
+    async def watch(self) -> None:
+        from mailyard.engine.failures import Failure, FailureCode
+
+        while not self.conn.closed.is_set():
+            try:
+                async with asyncio.timeout(self.keepalive):
+                    await self.conn.closed.wait()
+            except TimeoutError:
+                await self.conn.noop()
+        raise Failure(FailureCode.CONNECTION_LOST, "connection closed by the server")
+
+
+def session_factory(keepalive: float = 300.0) -> Any:
+    """A `make_session` for WorkerDeps producing FakeAccountSessions with the given keepalive."""
+
+    def make(**kwargs: Any) -> FakeAccountSession:
+        session = FakeAccountSession(**kwargs)
+        session.keepalive = keepalive
+        return session
+
+    return make

@@ -15,7 +15,7 @@ from mailyard.engine.imap import Credentials, ImapEndpoint
 from mailyard.engine.smtp import SmtpEndpoint
 from mailyard.engine.supervisor import Supervisor
 from mailyard.engine.worker import WorkerDeps
-from tests.engine.fakes import FakeSession, FakeStates
+from tests.engine.fakes import FakeSession, FakeStates, session_factory
 
 
 class FakeConnector:
@@ -84,7 +84,7 @@ async def make() -> AsyncIterator[Make]:
         connector = connector or FakeConnector()
         states = FakeStates()
         deps = WorkerDeps(connector=connector, states=states,  # type: ignore[arg-type]
-                          backoff=Backoff(base=0.01, cap=0.05, stable_after=60.0))
+                          backoff=Backoff(base=0.01, cap=0.05, stable_after=60.0), make_session=session_factory())
         supervisor = Supervisor(deps, accounts.load, accounts.enabled)
         supervisors.append(supervisor)
         await supervisor.start()

@@ -15,7 +15,7 @@ from mailyard.engine.failures import Failure, FailureCode
 from mailyard.engine.imap import Credentials, ImapEndpoint
 from mailyard.engine.smtp import SmtpEndpoint
 from mailyard.engine.worker import AccountWorker, WorkerDeps
-from tests.engine.fakes import FakeSession, FakeStates
+from tests.engine.fakes import FakeSession, FakeStates, session_factory
 
 HOLD = "hold"  # the session stays up until the worker aborts it
 DROP = "drop"  # the server closes the session right after login
@@ -77,7 +77,8 @@ def password_config(*, smtp: bool = True, imap_disabled: bool = False) -> Accoun
 def deps(connector: FakeConnector, states: FakeStates, backoff: Backoff | None = None,
          keepalive: float = 300.0) -> WorkerDeps:
     return WorkerDeps(connector=connector, states=states,  # type: ignore[arg-type]
-                      backoff=backoff or Backoff(base=0.01, cap=0.05, stable_after=60.0), keepalive=keepalive)
+                      backoff=backoff or Backoff(base=0.01, cap=0.05, stable_after=60.0),
+                      make_session=session_factory(keepalive))
 
 
 async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:
@@ -260,3 +261,51 @@ async def test_blocked_plan_reports_unset_once_and_stops() -> None:
     assert changes["last_error"]["serverResponseCode"] == "NoCredentials"
     assert worker.state == "unset"
     assert connector.imap_calls == [] and connector.smtp_calls == []
+
+
+def _event_names(states: FakeStates) -> list[str]:
+    return [event.event.value for _, event in states.events]
+
+
+async def test_repeated_failure_sends_one_error_event_not_one_per_retry() -> None:
+    connector, states = FakeConnector(AUTH_FAILED), FakeStates()
+    async with running(AccountWorker(password_config(), deps(connector, states))):
+        await until(lambda: len(connector.imap_calls) >= 4)
+    assert _event_names(states) == ["authenticationError"]
+    assert states.events[0][1].data == {"response": AUTH_FAILED.response, "serverResponseCode": "AUTHENTICATIONFAILED"}
+
+
+async def test_a_different_error_is_announced_again() -> None:
+    connector, states = FakeConnector(AUTH_FAILED, AUTH_FAILED, REFUSED, REFUSED), FakeStates()
+    async with running(AccountWorker(password_config(), deps(connector, states))):
+        await until(lambda: len(connector.imap_calls) >= 4)
+    assert _event_names(states) == ["authenticationError", "connectError"]
+
+
+async def test_first_connection_initializes_the_account_once() -> None:
+    connector, states = FakeConnector(DROP, HOLD), FakeStates()
+    async with running(AccountWorker(password_config(), deps(connector, states))):
+        await until(lambda: states.states().count("connected") >= 2)
+    assert _event_names(states).count("accountInitialized") == 1
+    assert _event_names(states).count("authenticationSuccess") == 1
+    assert sum(1 for _, _, c in states.reports if "initialized_at" in c) == 1
+
+
+async def test_recovery_after_an_auth_error_is_announced() -> None:
+    config = password_config()
+    config.initialized_at = config.notified_error = None
+    connector, states = FakeConnector(AUTH_FAILED, HOLD), FakeStates()
+    async with running(AccountWorker(config, deps(connector, states))):
+        await until(lambda: "connected" in states.states())
+    assert _event_names(states) == ["authenticationError", "authenticationSuccess", "accountInitialized"]
+    connected = states.with_state("connected")[0]
+    assert connected["notified_error"] is None and connected["last_error"] is None
+
+
+async def test_an_already_announced_error_survives_a_restart() -> None:
+    config = password_config()
+    config.notified_error = f"AUTHENTICATIONFAILED:{AUTH_FAILED.response}"
+    connector, states = FakeConnector(AUTH_FAILED), FakeStates()
+    async with running(AccountWorker(config, deps(connector, states))):
+        await until(lambda: len(connector.imap_calls) >= 2)
+    assert _event_names(states) == []

@@ -85,6 +85,8 @@ class DovecotServer(ManagedServer):
         relay_password: str | None = None,
         hostname: str = "mail.example.test",
         postmaster: str = "postmaster@example.test",
+        imap_capability: str | None = None,
+        extra_config: str = "",
     ) -> None:
         self.layout = DovecotLayout(directory)
         check_socket_dir(self.layout.base_dir, len("login/imap-urlauth-login") + 8)
@@ -92,6 +94,8 @@ class DovecotServer(ManagedServer):
         self.relay = RelaySettings(relay_host, relay_port, relay_user, relay_password)
         self.hostname = hostname
         self.postmaster = postmaster
+        self.imap_capability = imap_capability
+        self.extra_config = extra_config  # appended to dovecot.conf (benchmarks tune services with it)
         self.ports = DovecotPorts(*free_ports(7))
         self.instance_name = f"mailyard-test-{secrets.token_hex(4)}"
         self.users = UserStore(self.layout.database)
@@ -126,6 +130,8 @@ class DovecotServer(ManagedServer):
                 relay=self.relay,
                 hostname=self.hostname,
                 postmaster=self.postmaster,
+                imap_capability=self.imap_capability,
+                extra=self.extra_config,
             )
         )
         self.users.create()
@@ -178,6 +184,16 @@ class DovecotServer(ManagedServer):
         home = self.home(username)
         self._make_owned_dir(home)
         self.users.add(username, password, home, quota_bytes)
+
+    def add_users(self, users: list[tuple[str, str]]) -> None:
+        """Many users in one transaction (benchmarks create thousands)."""
+        rows = []
+        for username, password in users:
+            username = username.lower()
+            home = self.home(username)
+            self._make_owned_dir(home)
+            rows.append((username, password, home))
+        self.users.add_many(rows)
 
     def set_password(self, username: str, password: str) -> None:
         self.users.set_password(username.lower(), password)

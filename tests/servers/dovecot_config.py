@@ -109,8 +109,12 @@ def render_config(
     relay: RelaySettings,
     hostname: str,
     postmaster: str,
+    imap_capability: str | None = None,
+    extra: str = "",
 ) -> str:
-    """The complete dovecot.conf of a loopback-only instance."""
+    """The complete dovecot.conf of a loopback-only instance; `imap_capability` replaces the list of IMAP
+    extensions announced after login (to test clients against a server without CONDSTORE, NOTIFY …)."""
+    capability = f"\n  imap_capability = {imap_capability}" if imap_capability else ""
     return f"""\
 # Generated for one pytest session; see tests/servers/dovecot.py.
 instance_name = {instance_name}
@@ -185,7 +189,7 @@ plugin {{
 }}
 
 protocol imap {{
-  mail_plugins = $mail_plugins imap_quota
+  mail_plugins = $mail_plugins imap_quota{capability}
 }}
 protocol lmtp {{
   mail_plugins = $mail_plugins sieve
@@ -243,4 +247,4 @@ service lmtp {{
     port = {ports.lmtp}
   }}
 }}
-"""
+{extra}"""

@@ -52,6 +52,13 @@ class UserStore:
                 (username, "{PLAIN}" + password, str(home), quota_rule(quota_bytes)),
             )
 
+    def add_many(self, users: list[tuple[str, str, Path]]) -> None:
+        with self._connect() as conn:
+            conn.executemany(
+                "INSERT INTO users (username, password, home) VALUES (?, ?, ?)",
+                [(username, "{PLAIN}" + password, str(home)) for username, password, home in users],
+            )
+
     def _update(self, username: str, column: str, value: str | None) -> None:
         with self._connect() as conn:
             cursor = conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, username))  # noqa: S608

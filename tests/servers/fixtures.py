@@ -154,12 +154,40 @@ def dns_records(dns_server: DnsServer) -> Iterator[DnsServer]:
         dns_server.clear()
 
 
+# What a plain IMAP4rev1 server with IDLE offers: no CONDSTORE, QRESYNC, NOTIFY, ESEARCH or LIST-STATUS.
+BASIC_IMAP_CAPABILITY = "IMAP4rev1 SASL-IR LITERAL+ IDLE ENABLE UIDPLUS NAMESPACE CHILDREN UNSELECT MOVE"
+
+
+@pytest.fixture(scope="session")
+def basic_dovecot(mail_servers_dir: Path, test_ca: ThrowawayCA, smtp_sink: SmtpSink) -> Iterator[DovecotServer]:
+    """A second Dovecot that announces only basic IMAP extensions, for the clients' fallback paths."""
+    server = DovecotServer(
+        mail_servers_dir / "dovecot-basic", test_ca, relay_host=smtp_sink.host, relay_port=smtp_sink.port,
+        imap_capability=BASIC_IMAP_CAPABILITY,
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def mail_user(dovecot: DovecotServer, request: pytest.FixtureRequest) -> Iterator[MailUserFactory]:
     """A factory creating Dovecot users no other test shares; they are removed after the test.
 
     The local part carries the test's name, which makes the server logs easy to follow.
     """
+    yield from _user_factory(dovecot, request)
+
+
+@pytest.fixture
+def basic_mail_user(basic_dovecot: DovecotServer, request: pytest.FixtureRequest) -> Iterator[MailUserFactory]:
+    """Like `mail_user`, on `basic_dovecot`."""
+    yield from _user_factory(basic_dovecot, request)
+
+
+def _user_factory(dovecot: DovecotServer, request: pytest.FixtureRequest) -> Iterator[MailUserFactory]:
     created: list[str] = []
     label = "".join(c for c in request.node.name.removeprefix("test_").lower() if c.isalnum())[:20] or "user"
 

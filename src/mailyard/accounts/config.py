@@ -24,6 +24,8 @@ class AccountConfig:
     subconnections: list[str] = field(default_factory=list)
     notify_from: datetime | None = None
     webhooks: str | None = None
+    initialized_at: datetime | None = None
+    notified_error: str | None = None
 
     def __repr__(self) -> str:
         return f"AccountConfig(id={self.id!r}, generation={self.generation})"

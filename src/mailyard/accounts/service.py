@@ -41,12 +41,17 @@ class AccountChangeListener(Protocol):
 
     def events_written(self) -> None: ...
 
+    def sync_requested(self, account_id: str) -> None: ...
+
 
 class _NoListener:
     def account_changed(self, account_id: str) -> None:
         return None
 
     def events_written(self) -> None:
+        return None
+
+    def sync_requested(self, account_id: str) -> None:
         return None
 
 
@@ -145,6 +150,7 @@ class AccountService:
             id=row.id, generation=row.generation, disabled=row.disabled, email=row.email,
             imap=full["imap"], smtp=full["smtp"], oauth2=full["oauth2"], path=row.path,
             subconnections=list(row.subconnections or []), notify_from=row.notify_from, webhooks=row.webhooks,
+            initialized_at=row.initialized_at, notified_error=row.notified_error,
         )
 
     # -- writing ---------------------------------------------------------------------------------
@@ -218,6 +224,11 @@ class AccountService:
             if not row.disabled:
                 row.generation += 1
         self.listener.account_changed(account_id)
+
+    async def request_sync(self, account_id: str, principal: Principal | None) -> None:
+        """Resync every watched folder of the account now (`PUT /v1/account/{id}/sync`)."""
+        await self.get(account_id, principal)
+        self.listener.sync_requested(account_id)
 
     async def delete(self, account_id: str, principal: Principal | None) -> None:
         """Remove the account and its stored credentials; nothing on the mail server is touched."""

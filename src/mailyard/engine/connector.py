@@ -11,20 +11,8 @@ from mailyard.engine.imap import Credentials, ImapConnection, ImapEndpoint
 from mailyard.engine.net import NetOptions
 
 
-class ImapSession(Protocol):
-    closed: asyncio.Event
-
-    async def list_folders(self) -> list: ...  # type: ignore[type-arg]
-
-    async def noop(self) -> None: ...
-
-    async def logout(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-
 class Connector(Protocol):
-    async def open_imap(self, endpoint: ImapEndpoint, credentials: Credentials) -> ImapSession: ...
+    async def open_imap(self, endpoint: ImapEndpoint, credentials: Credentials) -> ImapConnection: ...
 
     async def check_smtp(self, endpoint: smtp.SmtpEndpoint, credentials: Credentials | None) -> None: ...
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +26,6 @@ class FolderRecord(Base):
     messages: Mapped[int | None] = mapped_column(Integer)
     unseen: Mapped[int | None] = mapped_column(Integer)
     uids: Mapped[str | None] = mapped_column(Text)  # UidSet text, e.g. "1:120,122"
+    # UidSet text per system flag ("\\Seen": "1:100"): what messageUpdated compares against.
+    flag_uids: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    def state(self) -> dict[str, Any]:
-        return {"uidvalidity": self.uidvalidity, "uidnext": self.uidnext, "highestmodseq": self.highestmodseq}

@@ -51,9 +51,13 @@ def describe(folders: list[ListedFolder], imap_settings: dict[str, Any] | None,
              subscribed: set[str] | None = None) -> list[FolderInfo]:
     """Folders with their special use. A *MailPath setting claims its role; no other folder keeps it."""
     overrides = {v: (imap_settings or {}).get(k) for k, v in PATH_SETTINGS.items() if (imap_settings or {}).get(k)}
+    detected = [_detected(folder) for folder in folders]
+    # A role the server marks with a SPECIAL-USE flag is not also given to a folder by its name.
+    flagged_roles = {use for use, source in detected if source == "extension"}
     infos: list[FolderInfo] = []
-    for folder in folders:
-        use, source = _detected(folder)
+    for folder, (use, source) in zip(folders, detected, strict=True):
+        if source == "name" and use in flagged_roles:
+            use, source = None, None
         for role, path in overrides.items():
             if folder.path == path:
                 use, source = role, "user"

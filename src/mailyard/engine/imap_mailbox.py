@@ -52,7 +52,9 @@ class MailboxCommands:
         """Every folder and its counters: one LIST-STATUS round trip where offered, else STATUS each."""
         items = STATUS_ITEMS + (" HIGHESTMODSEQ" if self.has("CONDSTORE") else "")
         if self.has("LIST-STATUS"):
-            response = _ok(await self.command("LIST", '""', '"*"', f"RETURN (STATUS ({items}))"), "LIST")
+            # Asking for STATUS suppresses the special-use attributes unless they are asked for as well.
+            special = "SPECIAL-USE " if self.has("SPECIAL-USE") else ""
+            response = _ok(await self.command("LIST", '""', '"*"', f"RETURN ({special}STATUS ({items}))"), "LIST")
             folders = parse_list(response.lines)
             statuses = [replace(s, path=decode_mutf7(s.path)) for s in imap_parse.statuses(response.lines)]
             return folders, {s.path: s for s in statuses}
@@ -92,12 +94,16 @@ class MailboxCommands:
         self.protocol.state = "SELECTED"
         return imap_parse.select_info(response.lines)
 
-    async def uid_search_all(self) -> UidSet:
+    async def uid_search(self, *criteria: str) -> UidSet:
+        """UIDs matching the criteria; with ESEARCH the answer comes back as compact ranges."""
         if self.has("ESEARCH"):
-            response = await self.command("SEARCH", "RETURN", "(ALL)", "ALL", prefix="UID")
+            response = await self.command("SEARCH", "RETURN", "(ALL)", *criteria, prefix="UID")
         else:
-            response = await self.command("SEARCH", "ALL", prefix="UID")
+            response = await self.command("SEARCH", *criteria, prefix="UID")
         return imap_parse.searched(_ok(response, "UID SEARCH").lines)
+
+    async def uid_search_all(self) -> UidSet:
+        return await self.uid_search("ALL")
 
     async def uid_fetch(self, uids: UidSet | str, items: str, *, changed_since: int | None = None,
                         vanished: bool = False) -> tuple[list[FetchedMessage], UidSet]:
@@ -119,10 +125,19 @@ class MailboxCommands:
         _ok(await self.command("NOOP"), "NOOP")
 
     # -- waiting --------------------------------------------------------------------------------
-    async def idle(self, seconds: float) -> list[bytes]:
-        """IDLE for up to `seconds` or until the server pushes something; returns the pushed lines."""
+    async def idle(self, seconds: float, wake: asyncio.Event | None = None) -> list[bytes]:
+        """IDLE for up to `seconds`, until the server pushes something, or until `wake` is set; returns the
+        pushed lines."""
         protocol = self.protocol
         idle = asyncio.ensure_future(protocol.idle())
+        try:
+            return await self._idle(idle, seconds, wake)
+        finally:
+            if not idle.done():
+                idle.cancel()  # the connection failed or we were cancelled mid-IDLE
+
+    async def _idle(self, idle: asyncio.Future[Response], seconds: float, wake: asyncio.Event | None) -> list[bytes]:
+        protocol = self.protocol
         acknowledged = asyncio.ensure_future(protocol.wait_for_idle_response())
         try:
             done, _ = await asyncio.wait({idle, acknowledged}, timeout=self.timeout,
@@ -132,20 +147,20 @@ class MailboxCommands:
         if acknowledged not in done:
             if idle.done() and not idle.cancelled() and idle.exception() is None:
                 raise Failure(FailureCode.PROTOCOL, f"IDLE refused: {last_text(idle.result())}")
-            idle.cancel()
             raise Failure(FailureCode.TIMED_OUT, "server did not accept IDLE in time")
         pushed: list[bytes] = []
         waiter = asyncio.ensure_future(protocol.idle_queue.get())
-        lost = asyncio.ensure_future(self.closed.wait())
+        others = [asyncio.ensure_future(self.closed.wait())]
+        if wake is not None:
+            others.append(asyncio.ensure_future(wake.wait()))
         try:
-            done, _ = await asyncio.wait({waiter, lost}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({waiter, *others}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
             if waiter in done:
                 pushed += waiter.result()
         finally:
-            waiter.cancel()
-            lost.cancel()
+            for task in (waiter, *others):
+                task.cancel()
         if self.closed.is_set():
-            idle.cancel()
             raise Failure(FailureCode.CONNECTION_LOST, "connection closed during IDLE")
         protocol.idle_done()
         try:

@@ -101,6 +101,14 @@ class Supervisor:
             if current is not None and current.cancelling():
                 raise  # we are being cancelled ourselves, not just seeing the worker's cancellation
 
+    def request_sync(self, account_id: str) -> bool:
+        """Ask the account's connection to resync every watched folder now; False if it is not running."""
+        entry = self._workers.get(account_id)
+        if entry is None or entry[1].done():
+            return False
+        entry[0].request_sync()
+        return True
+
     # -- introspection -------------------------------------------------------------------------------
     @property
     def running(self) -> int:

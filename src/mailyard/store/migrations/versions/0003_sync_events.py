@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("messages", sa.Integer(), nullable=True),
         sa.Column("unseen", sa.Integer(), nullable=True),
         sa.Column("uids", sa.Text(), nullable=True),
+        sa.Column("flag_uids", sa.JSON(), nullable=False),
         sa.Column("synced_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE",
                                 name="fk_mailboxes_account_id_accounts"),
