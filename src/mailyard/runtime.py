@@ -38,7 +38,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.tokens = TokenService(self.db)
         self.accounts = AccountService(self.db, self.box, listener=self)
-        self.settings_store = SettingsService(self.db, self.box)
+        self.settings_store = SettingsService(self.db, self.box, default_service_url=self.settings.base_url)
         self.changes = ChangeFeed()
         s = self.settings
         self.webhooks = WebhookDispatcher(self.db, self.settings_store, DeliveryOptions(

@@ -13,7 +13,7 @@ from mailyard.runtime import Runtime
 
 async def test_defaults_are_disabled_all_events_no_url_no_secret(runtime: Runtime) -> None:
     settings = await runtime.settings_store.webhook_settings()
-    assert settings == WebhookSettings()
+    assert settings == WebhookSettings(service_url=runtime.settings.base_url)
     assert settings.webhook_events == "*" and not settings.service_secret_set
 
 
@@ -41,7 +41,9 @@ async def test_null_or_empty_clears_urls_and_secret(runtime: Runtime) -> None:
     store = runtime.settings_store
     await store.update({"webhooks": "http://a.example/", "serviceUrl": "http://b.example/", "serviceSecret": "x"})
     cleared = await store.update({"webhooks": "", "serviceUrl": None, "serviceSecret": None})
-    assert (cleared.webhooks, cleared.service_url, cleared.service_secret) == (None, None, None)
+    # a cleared serviceUrl falls back to the URL Mailyard itself is reached at
+    assert (cleared.webhooks, cleared.service_url, cleared.service_secret) == (
+        None, runtime.settings.base_url, None)
 
 
 @pytest.mark.parametrize("events", ["*", ["*"], ["messageNew", "*"], None])
@@ -87,7 +89,7 @@ async def test_one_bad_key_changes_nothing(runtime: Runtime) -> None:
                                              "webhookEvents": ["bogus"], "serviceSecret": "never-stored"})
     assert [e.field for e in caught.value.errors] == ["webhookEvents"]
     assert "never-stored" not in str(caught.value)
-    assert await runtime.settings_store.webhook_settings() == WebhookSettings()
+    assert await runtime.settings_store.webhook_settings() == WebhookSettings(service_url=runtime.settings.base_url)
     assert await runtime.db.read(select(SettingRecord.key)) == []
 
 

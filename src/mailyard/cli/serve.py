@@ -25,15 +25,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings().model_copy(update=overrides)
     configure(settings.log_level)
 
-    import sys
-    sys.setswitchinterval(0.0002)
-
     async def serve() -> None:
         runtime = await open_runtime(settings)
         app = create_app(runtime, owns_runtime=True)
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level,
             proxy_headers=False, server_header=False, log_config=None,
+            timeout_graceful_shutdown=5,  # open /v1/changes streams must not hold a shutdown forever
         )
         await uvicorn.Server(config).serve()
 

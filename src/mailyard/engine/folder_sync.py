@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from mailyard.engine.imap_parse import FetchedMessage, SelectInfo
+from mailyard.engine.imap_parse import FetchedMessage, FolderStatus, SelectInfo
 from mailyard.engine.message_info import FETCH_ITEMS, describe, internal_date, message_id
 from mailyard.engine.uidset import UidSet
 from mailyard.events.outbox import NewEvent
@@ -86,11 +86,23 @@ class FolderSync:
         self.notify_from = notify_from
         self.qresync = qresync_enabled
         self.condstore = conn.has("CONDSTORE")
+        self.examined = False  # whether run() left this folder selected on the connection
 
     def _event(self, kind: EventType, data: dict[str, object]) -> NewEvent:
         return NewEvent(kind, data, path=self.path, special_use=self.special_use)
 
-    async def run(self, stored: FolderState | None) -> SyncResult:
+    async def run(self, stored: FolderState | None, status: FolderStatus | None = None) -> SyncResult:
+        """`status`, when the caller has a fresh STATUS of the folder, lets an empty folder be recorded
+        without opening it (most Drafts, Junk and Trash folders are empty)."""
+        if status is not None and status.messages == 0 and status.uidvalidity is not None and (
+                stored is None or stored.uidvalidity != status.uidvalidity or not stored.uids):
+            state = FolderState(self.path, status.uidvalidity, status.uidnext, status.highestmodseq, 0)
+            if stored is None or stored.uidvalidity is None:
+                return SyncResult(state, [])
+            if stored.uidvalidity != status.uidvalidity:
+                return SyncResult(state, [self._reset_event(status.uidvalidity, stored.uidvalidity)])
+            return SyncResult(state, [])
+        self.examined = True
         use_qresync = (self.qresync and stored is not None and stored.uidvalidity is not None
                        and stored.highestmodseq is not None)
         if use_qresync:
@@ -101,12 +113,14 @@ class FolderSync:
         if stored is None or stored.uidvalidity is None:
             return SyncResult(await self._snapshot(info), [])
         if info.uidvalidity != stored.uidvalidity:
-            event = self._event(EventType.MAILBOX_RESET, {
-                "path": self.path, "uidValidity": str(info.uidvalidity), "prevUidValidity": str(stored.uidvalidity)})
-            return SyncResult(await self._snapshot(info), [event])
+            return SyncResult(await self._snapshot(info), [self._reset_event(info.uidvalidity, stored.uidvalidity)])
         if self._unchanged(info, stored):
             return SyncResult(replace(stored, messages=info.exists), [])
         return await self._changes(info, stored, use_qresync)
+
+    def _reset_event(self, uidvalidity: int | None, previous: int | None) -> NewEvent:
+        return self._event(EventType.MAILBOX_RESET, {
+            "path": self.path, "uidValidity": str(uidvalidity), "prevUidValidity": str(previous)})
 
     def _unchanged(self, info: SelectInfo, stored: FolderState) -> bool:
         if info.uidnext != stored.uidnext or info.exists != stored.messages:

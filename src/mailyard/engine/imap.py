@@ -59,6 +59,8 @@ class ImapConnection(MailboxCommands):
         self.closed = asyncio.Event()
         self.protocol = Protocol(asyncio.get_running_loop(), lambda _exc: self.closed.set())
         self.secure_channel = endpoint.secure
+        self._caps_of: set[str] | None = None
+        self._caps: frozenset[str] = frozenset()
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -130,7 +132,10 @@ class ImapConnection(MailboxCommands):
 
     # -- commands --------------------------------------------------------------------------------
     def has(self, capability: str) -> bool:
-        return capability.upper() in {c.upper() for c in self.protocol.capabilities}
+        current = self.protocol.capabilities
+        if current is not self._caps_of:  # aioimaplib replaces the set whenever capabilities are re-read
+            self._caps_of, self._caps = current, frozenset(c.upper() for c in current)
+        return capability.upper() in self._caps
 
     async def _execute(self, command: Cmd) -> Response:
         try:

@@ -53,8 +53,10 @@ class MailboxCommands:
         items = STATUS_ITEMS + (" HIGHESTMODSEQ" if self.has("CONDSTORE") else "")
         if self.has("LIST-STATUS"):
             # Asking for STATUS suppresses the special-use attributes unless they are asked for as well.
-            special = "SPECIAL-USE " if self.has("SPECIAL-USE") else ""
-            response = _ok(await self.command("LIST", '""', '"*"', f"RETURN ({special}STATUS ({items}))"), "LIST")
+            # (and SUBSCRIBED saves the LSUB round trip: folders then carry a \Subscribed flag).
+            options = ("SUBSCRIBED " if self.has("LIST-EXTENDED") else "") + (
+                "SPECIAL-USE " if self.has("SPECIAL-USE") else "")
+            response = _ok(await self.command("LIST", '""', '"*"', f"RETURN ({options}STATUS ({items}))"), "LIST")
             folders = parse_list(response.lines)
             statuses = [replace(s, path=decode_mutf7(s.path)) for s in imap_parse.statuses(response.lines)]
             return folders, {s.path: s for s in statuses}
@@ -68,7 +70,13 @@ class MailboxCommands:
                 statuses[folder.path] = replace(status, path=folder.path)
         return folders, statuses
 
-    async def subscribed(self) -> set[str]:
+    async def subscribed(self, listed: list[ListedFolder] | None = None) -> set[str]:
+        """Subscribed folders: from the \\Subscribed flags of a LIST-EXTENDED listing, else by LSUB."""
+        if listed is not None and self.has("LIST-EXTENDED") and self.has("LIST-STATUS"):
+            return {f.path for f in listed if any(flag.lower() == "\\subscribed" for flag in f.flags)}
+        return await self._lsub()
+
+    async def _lsub(self) -> set[str]:
         response = await self.command("LSUB", '""', '"*"')
         return {f.path for f in parse_list(response.lines)} if response.result == "OK" else set()
 

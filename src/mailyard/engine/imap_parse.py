@@ -147,10 +147,25 @@ class SelectInfo:
     changed: dict[int, list[str]] = field(default_factory=dict)  # uid → flags (QRESYNC)
 
 
+_SIMPLE_SELECT = re.compile(rb"^(?:(\d+) EXISTS|OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\].*|"
+                            rb"\d+ RECENT|FLAGS .*|OK \[(?:PERMANENTFLAGS|UNSEEN|READ-ONLY|READ-WRITE|CLOSED)\b.*)$",
+                            re.IGNORECASE)
+
+
 def select_info(lines: list[bytes | bytearray]) -> SelectInfo:
     info = SelectInfo()
     vanished: list[UidSet] = []
-    for values in responses(lines):
+    rest: list[bytes | bytearray] = []
+    for line in lines:
+        # Most lines of a SELECT answer are one of a few fixed forms: read those without tokenising.
+        match = _SIMPLE_SELECT.match(line) if isinstance(line, bytes) else None
+        if match is None:
+            rest.append(line)
+        elif match.group(1) is not None:
+            info.exists = int(match.group(1))
+        elif match.group(2) is not None:
+            setattr(info, match.group(2).decode().lower(), int(match.group(3)))
+    for values in responses(rest):
         if len(values) >= 2 and isinstance(values[0], int) and str(values[1]).upper() == "EXISTS":
             info.exists = values[0]
         elif (values and str(values[0]).upper() == "OK" and len(values) > 1 and isinstance(values[1], str)

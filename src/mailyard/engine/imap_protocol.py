@@ -38,6 +38,12 @@ class Protocol(IMAP4ClientProtocol):
         super().__init__(loop, on_lost)
         self.responder: Callable[[bytes], bytes] | None = None
 
+    def send(self, line: str, scrub: str | None = None) -> None:
+        # aioimaplib formats a debug line for every command even when debug logging is off (and would log
+        # credentials if it were on): write the command, nothing else.
+        assert self.transport is not None
+        self.transport.write(f"{line}\r\n".encode())
+
     def _continuation(self, line: bytes) -> None:
         command = self.pending_sync_command
         if command is not None and command.name == "AUTHENTICATE" and self.responder is not None:

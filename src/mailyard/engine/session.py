@@ -107,7 +107,7 @@ class AccountSession:
 
     async def full_sync(self) -> None:
         listed, statuses = await self.conn.list_with_status()
-        subscribed = await self.conn.subscribed()
+        subscribed = await self.conn.subscribed(listed)
         infos = describe(listed, self.config.imap, subscribed)
         first_listing = not self.stored
         events: list[NewEvent] = []
@@ -130,7 +130,7 @@ class AccountSession:
         for info in infos:
             if self.filter.watches(info) and not self._unchanged(info.path, statuses.get(info.path)):
                 async with self._lock(info.path):
-                    results.append(await self._run_sync(info, self.conn))
+                    results.append(await self._run_sync(info, self.conn, statuses.get(info.path)))
         await self.deps.folders.save_listing(self.config.id, self.config.generation, infos, statuses, events,
                                              results)
         for result in results:
@@ -160,12 +160,13 @@ class AccountSession:
             await self.deps.folders.save_sync(self.config.id, self.config.generation, result)
             self._remember(result)
 
-    async def _run_sync(self, info: FolderInfo, conn: ImapConnection) -> SyncResult:
+    async def _run_sync(self, info: FolderInfo, conn: ImapConnection,
+                        status: imap_parse.FolderStatus | None = None) -> SyncResult:
         stored = self.stored.get(info.path)
         sync = FolderSync(conn, info.path, info.special_use, notify_from=self.config.notify_from,
                           qresync_enabled=self.qresync)
-        result = await sync.run(stored.state if stored and stored.state.uidvalidity is not None else None)
-        if conn is self.conn:
+        result = await sync.run(stored.state if stored and stored.state.uidvalidity is not None else None, status)
+        if conn is self.conn and sync.examined:
             self.selected = info.path
         return result
 

@@ -95,19 +95,20 @@ class StateWriter:
         events: dict[str, list[NewEvent]] = {}
         try:
             async with self.db.transaction() as session:
-                generations = dict((await session.execute(
-                    select(AccountRecord.id, AccountRecord.generation)
-                    .where(AccountRecord.id.in_(list(batch))).with_for_update())).all())
+                owners = {row.id: row for row in (await session.execute(
+                    select(AccountRecord.id, AccountRecord.generation, AccountRecord.tenant)
+                    .where(AccountRecord.id.in_(list(batch))).with_for_update())).all()}
                 # A newer generation or a deleted account: drop this report and its events.
                 valid = {a: item for a, item in batch.items()
-                         if item.changes and generations.get(a) == item.generation}
+                         if item.changes and a in owners and owners[a].generation == item.generation}
                 groups: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
                 for account_id, item in valid.items():
                     groups[frozenset(item.changes)].append({"id": account_id, **item.changes})
                     events[account_id] = item.events
                     if "state" in item.changes:
-                        published.append({"account": account_id, "state": item.changes["state"],
-                                          "lastError": item.changes.get("last_error"), "date": utcnow().isoformat()})
+                        published.append({"account": account_id, "tenant": owners[account_id].tenant,
+                                          "state": item.changes["state"], "lastError": item.changes.get("last_error"),
+                                          "date": utcnow()})
                 for rows in groups.values():  # one executemany per set of columns
                     await session.execute(update(AccountRecord), rows)
                 await write_events_many(session, events)

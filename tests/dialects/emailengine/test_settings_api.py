@@ -12,7 +12,7 @@ async def test_defaults(api: Api) -> None:
     response = await api.get("/v1/settings")
     assert response.status_code == 200
     assert response.json() == {"webhooksEnabled": False, "webhooks": None, "webhookEvents": ["*"],
-                               "serviceUrl": None, "serviceSecretSet": False}
+                               "serviceUrl": api.runtime.settings.base_url, "serviceSecretSet": False}
 
 
 async def test_post_answers_the_updated_keys_and_get_shows_them(api: Api) -> None:
@@ -22,7 +22,8 @@ async def test_post_answers_the_updated_keys_and_get_shows_them(api: Api) -> Non
     assert response.json() == {"updated": ["webhooksEnabled", "webhooks", "webhookEvents"]}
     assert (await api.get("/v1/settings")).json() == {
         "webhooksEnabled": True, "webhooks": "https://hooks.example/in",
-        "webhookEvents": ["messageNew", "accountAdded"], "serviceUrl": None, "serviceSecretSet": False,
+        "webhookEvents": ["messageNew", "accountAdded"], "serviceUrl": api.runtime.settings.base_url,
+        "serviceSecretSet": False,
     }
 
 
