@@ -27,6 +27,7 @@ test: $(STAMP) system-packages
 bench: $(STAMP)
 	@scripts/ensure-debian-packages wrk $(DEBIAN_PACKAGES)
 	$(BIN)/python -m bench.accounts_api
+	$(BIN)/python -m bench.engine
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

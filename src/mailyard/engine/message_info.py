@@ -10,6 +10,8 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from mailyard.timefmt import iso
+
 HEADER_FIELDS = "FROM TO CC REPLY-TO SUBJECT DATE MESSAGE-ID IN-REPLY-TO"
 FETCH_ITEMS = f"UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]"
 _PARSER = BytesHeaderParser(policy=policy.default)
@@ -40,9 +42,6 @@ def internal_date(value: str | None) -> datetime | None:
         return None
 
 
-def iso(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def describe(headers: bytes | None, *, uid: int, path: str, uidvalidity: int, flags: list[str], size: int | None,

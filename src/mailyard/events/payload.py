@@ -4,7 +4,6 @@ failed attempt is described (without ever naming the URL, which may hold credent
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,16 +11,13 @@ import httpx
 from mailyard import __version__
 from mailyard.events.settings import WebhookSettings
 from mailyard.events.signing import SIGNATURE_HEADER, sign
+from mailyard.timefmt import iso
 
 USER_AGENT = f"Mailyard/{__version__} (webhooks)"
 EVENT_ID_HEADER = "X-EE-Wh-Event-Id"
 ATTEMPTS_HEADER = "X-EE-Wh-Attempts-Made"
 
 
-def iso(value: datetime) -> str:
-    """EmailEngine's date form: UTC, milliseconds, `Z`."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def target(settings: WebhookSettings, account_url: str | None, event: str) -> str | None:

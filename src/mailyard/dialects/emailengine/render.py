@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mailyard import timefmt
 from mailyard.accounts.config import AccountSummary, AccountView
 
 
@@ -48,9 +49,7 @@ class AccountListOut(BaseModel):
 
 
 def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return None if value is None else timefmt.iso(value)
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
