@@ -21,6 +21,10 @@ from mailyard.dialects.emailengine import mailboxes as emailengine_mailboxes
 from mailyard.dialects.emailengine import settings as emailengine_settings
 from mailyard.dialects.emailengine import submit as emailengine_submit
 from mailyard.dialects.emailengine import tokens as emailengine_tokens
+from mailyard.dialects.msjhub import auth_check as msjhub_auth_check
+from mailyard.dialects.msjhub import domains as msjhub_domains
+from mailyard.dialects.msjhub import email_accounts as msjhub_email_accounts
+from mailyard.dialects.msjhub import errors as _msjhub_errors  # noqa: F401  registers the dialect
 from mailyard.errors import forbidden
 from mailyard.observability.metrics import MetricsMiddleware
 from mailyard.runtime import Runtime
@@ -94,6 +98,8 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
     app.include_router(emailengine_settings.router)
     app.include_router(emailengine_changes.router)
     app.include_router(emailengine_tokens.router)
+    for router in (msjhub_domains.router, msjhub_email_accounts.router, msjhub_auth_check.router):
+        app.include_router(router)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
 

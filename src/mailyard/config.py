@@ -44,6 +44,22 @@ class Settings(BaseSettings):
                                        description="Hours a failing webhook is retried before it is marked failed.")
     event_retention_days: float = Field(7.0, gt=0, le=365, description="Days delivered events are kept.")
 
+    mail_hostname: str = Field("mail.example.com", description="Host name of the hosted mail server (the MX).")
+    mail_root: Path | None = Field(None, description="Where hosted mailboxes are stored; default data_dir/mail.")
+    mail_listen: str = Field("127.0.0.1", description="Address the managed Dovecot listens on.")
+    mail_tls_cert: Path | None = Field(None, description="PEM certificate of the mail server (enables TLS).")
+    mail_tls_key: Path | None = Field(None, description="PEM private key of the mail server.")
+    mail_user: str = Field("mail", description="System user owning hosted mail (Dovecot's mail_uid/mail_gid).")
+    mail_relay: str = Field("127.0.0.1:25", description="host:port the submission service relays mail to.")
+    domain_check_interval: float = Field(600.0, ge=1, le=86400,
+                                         description="Seconds between DNS re-checks of pending domains.")
+    password_min_length: int = Field(8, ge=8, le=128, description="Shortest hosted-mailbox password allowed.")
+    password_require_upper: bool = Field(False, description="Hosted passwords need an upper-case letter.")
+    password_require_lower: bool = Field(False, description="Hosted passwords need a lower-case letter.")
+    password_require_symbol: bool = Field(False, description="Hosted passwords need a symbol.")
+    password_history: int = Field(5, ge=1, le=50,
+                                  description="Previous passwords that block_old_password refuses to reuse.")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -57,6 +73,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mailyard.db').resolve()}"
+
+    @property
+    def effective_mail_root(self) -> Path:
+        return (self.mail_root or self.data_dir / "mail").resolve()
 
     @property
     def secret_file(self) -> Path:
@@ -95,4 +115,17 @@ class Settings(BaseSettings):
             "webhook_retry_cap": self.webhook_retry_cap,
             "webhook_retry_hours": self.webhook_retry_hours,
             "event_retention_days": self.event_retention_days,
+            "mail_hostname": self.mail_hostname,
+            "mail_root": str(self.effective_mail_root),
+            "mail_listen": self.mail_listen,
+            "mail_tls_cert": str(self.mail_tls_cert) if self.mail_tls_cert else "(none: TLS off)",
+            "mail_tls_key": "(set)" if self.mail_tls_key else "(none)",
+            "mail_user": self.mail_user,
+            "mail_relay": self.mail_relay,
+            "domain_check_interval": self.domain_check_interval,
+            "password_min_length": self.password_min_length,
+            "password_require_upper": self.password_require_upper,
+            "password_require_lower": self.password_require_lower,
+            "password_require_symbol": self.password_require_symbol,
+            "password_history": self.password_history,
         }

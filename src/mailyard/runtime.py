@@ -10,7 +10,7 @@ from mailyard.config import Settings
 from mailyard.engine.backoff import Backoff
 from mailyard.engine.connector import NetworkConnector
 from mailyard.engine.folder_store import FolderStore
-from mailyard.engine.net import NetOptions
+from mailyard.engine.net import NetOptions, make_resolver
 from mailyard.engine.session import SessionDeps
 from mailyard.engine.state_writer import StateWriter
 from mailyard.engine.supervisor import Supervisor
@@ -18,6 +18,12 @@ from mailyard.engine.worker import WorkerDeps
 from mailyard.events.changes import ChangeFeed
 from mailyard.events.delivery import DeliveryOptions, WebhookDispatcher
 from mailyard.events.settings import SettingsService
+from mailyard.hosting.auth_check import AuthChecker
+from mailyard.hosting.domains import DomainRechecker, DomainService
+from mailyard.hosting.mail_storage import remove_homes
+from mailyard.hosting.mailboxes import MailboxService
+from mailyard.hosting.password_policy import PasswordPolicy
+from mailyard.mailserver.managed import ManagedDovecot
 from mailyard.observability.metrics import Metrics
 from mailyard.security.secret_source import SecretSource, load_secret
 from mailyard.security.secretbox import SecretBox
@@ -51,6 +57,16 @@ class Runtime:
             ca_file=str(self.settings.tls_ca_file) if self.settings.tls_ca_file else None,
         )
         self.engine: Supervisor | None = None
+        self.domains = DomainService(self.db, self.box, mail_host=s.mail_hostname,
+                                     resolver=lambda: make_resolver(s.dns_resolver), on_removed=self._mail_removed)
+        self.mailboxes = MailboxService(self.db, self.box, self.domains, PasswordPolicy(
+            min_length=s.password_min_length, require_upper=s.password_require_upper,
+            require_lower=s.password_require_lower, require_symbol=s.password_require_symbol,
+            history_size=s.password_history,
+        ), on_removed=self._mail_removed)
+        self.auth_checker = AuthChecker(self.db, self.box)
+        self.domain_rechecker = DomainRechecker(self.domains, s.domain_check_interval)
+        self.mailserver: ManagedDovecot | None = None  # set by `mailyard serve --mailserver`
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -71,6 +87,9 @@ class Runtime:
             await db.dispose()
             raise
         return cls(settings, db, box, source)
+
+    def _mail_removed(self, addresses: list[str]) -> None:
+        remove_homes(self.settings.effective_mail_root, addresses)
 
     def account_changed(self, account_id: str) -> None:
         if self.engine is not None:
@@ -108,14 +127,21 @@ class Runtime:
             await self.folder_store.close()
 
     async def start_services(self) -> None:
-        """What `mailyard serve` runs beside the API: webhook delivery, and the engine unless disabled."""
+        """What `mailyard serve` runs beside the API: webhook delivery, the DNS re-check of pending
+        domains, the engine unless disabled, and Dovecot when asked to manage it."""
+        if self.mailserver is not None:
+            await self.mailserver.start()
         self.webhooks.start()
+        self.domain_rechecker.start()
         if self.settings.engine:
             await self.start_engine()
 
     async def stop_services(self) -> None:
         await self.stop_engine()
+        await self.domain_rechecker.stop()
         await self.webhooks.stop()
+        if self.mailserver is not None:
+            await self.mailserver.stop()
 
     async def close(self) -> None:
         await self.stop_services()

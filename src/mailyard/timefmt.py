@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
-def iso(value: datetime) -> str:
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailyard.mailserver.dovecot_config import MAILBOX_NAMESPACE, sql_users
+from mailyard.mailserver.dovecot_config import DovecotLayout as HostedDovecotLayout
+
 # The Debian "mail" account owns every mailbox; Dovecot refuses uids below first_valid_uid (500).
 MAIL_UID = 8
 MAIL_GID = 8
@@ -28,34 +31,13 @@ class DovecotPorts:
 
 
 @dataclass(frozen=True)
-class DovecotLayout:
-    """Where a Dovecot instance keeps its files, all below one directory."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "dovecot.conf"
-
-    @property
-    def sql_config(self) -> Path:
-        return self.root / "dovecot-sql.conf.ext"
+class DovecotLayout(HostedDovecotLayout):
+    """Where a test Dovecot instance keeps its files, all below one directory: Mailyard's own layout,
+    plus the fixture's user database and mail root."""
 
     @property
     def database(self) -> Path:
         return self.root / "users.sqlite"
-
-    @property
-    def base_dir(self) -> Path:
-        return self.root / "run"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "dovecot.log"
 
     @property
     def mail_root(self) -> Path:
@@ -142,45 +124,10 @@ auth_cache_size = 0
 # Failures are still answered ~0.5 s late: the auth process flushes them on a 500 ms timer.
 auth_failure_delay = 0
 
-passdb {{
-  driver = sql
-  args = {layout.sql_config}
-}}
-userdb {{
-  driver = sql
-  args = {layout.sql_config}
-}}
-
-mail_uid = {MAIL_UID}
-mail_gid = {MAIL_GID}
-first_valid_uid = {MAIL_UID}
-last_valid_uid = {MAIL_UID}
-first_valid_gid = {MAIL_GID}
-last_valid_gid = {MAIL_GID}
-mail_location = maildir:~/Maildir
+{sql_users(layout.sql_config, MAIL_UID, MAIL_GID)}mail_location = maildir:~/Maildir
 mail_plugins = $mail_plugins quota
 
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
-}}
-
+{MAILBOX_NAMESPACE}
 plugin {{
   quota = count:User quota
   # The count backend only works with virtual sizes.

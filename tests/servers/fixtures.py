@@ -10,9 +10,7 @@ processes behind.
 from __future__ import annotations
 
 import secrets
-import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,8 @@ from types import FrameType
 from typing import Protocol
 
 import pytest
+
+from tests.support.dirs import server_dir
 
 from .dnsmasq import DnsServer
 from .dovecot import DovecotServer
@@ -66,12 +66,10 @@ def mail_servers_dir() -> Iterator[Path]:
     previous = signal.getsignal(signal.SIGTERM)
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    root = Path(tempfile.mkdtemp(prefix="mailyard-servers-"))
-    root.chmod(0o755)
     try:
-        yield root
+        with server_dir("mailyard-servers-") as root:
+            yield root
     finally:
-        shutil.rmtree(root, ignore_errors=True)
         if previous is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, previous)
 

@@ -1,15 +1,18 @@
-"""`mailyard serve`: the HTTP API (and, as later parts land, the engine) in one process."""
+"""`mailyard serve`: the HTTP API, the engine, webhook delivery and (with --mailserver) Dovecot in one process."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from mailyard.app import create_app
 from mailyard.cli.common import load_settings, open_runtime
+from mailyard.cli.mailserver import add_port_arguments, ports_from
+from mailyard.mailserver.managed import managed_dovecot
 from mailyard.observability.logging import configure
 
 
@@ -17,6 +20,11 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("serve", help="run the HTTP API")
     parser.add_argument("--host", help="listen address (default MAILYARD_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default MAILYARD_PORT or 3000)")
+    parser.add_argument("--mailserver", action="store_true",
+                        help="also run Dovecot for hosted mailboxes as a managed child process")
+    parser.add_argument("--mailserver-dir", type=Path, metavar="DIR",
+                        help="where its configuration and runtime files go (default DATA_DIR/mailserver)")
+    add_port_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -25,8 +33,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings().model_copy(update=overrides)
     configure(settings.log_level)
 
+    ports = ports_from(args)
+
     async def serve() -> None:
         runtime = await open_runtime(settings)
+        if args.mailserver:
+            runtime.mailserver = managed_dovecot(settings, args.mailserver_dir or settings.data_dir / "mailserver",
+                                                 ports)
         app = create_app(runtime, owns_runtime=True)
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailyard.accounts.records import AccountRecord
+from mailyard.aio import cancel_and_wait
 from mailyard.engine.folder_records import FolderRecord
 from mailyard.engine.folder_sync import FolderState, SyncResult
 from mailyard.engine.folders import FolderInfo
@@ -93,13 +94,8 @@ class FolderStore:
         await self._submit(_Job(account_id, generation, None, [result]))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     # -- batching --------------------------------------------------------------------------------
     async def _submit(self, job: _Job) -> None:

@@ -25,11 +25,15 @@ class NetOptions:
     ca_file: str | None = None  # extra CAs trusted besides the system's
 
 
-def _resolver(address: str) -> dns.asyncresolver.Resolver:
-    host, _, port = address.rpartition(":")
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [host.strip("[]")]
-    resolver.port = int(port)
+def make_resolver(address: str | None) -> dns.asyncresolver.Resolver:
+    """An async resolver asking `address` ("host:port", IPv6 hosts in brackets), or the system's servers if None."""
+    if address is None:
+        resolver = dns.asyncresolver.Resolver()
+    else:
+        host, _, port = address.rpartition(":")
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [host.strip("[]")]
+        resolver.port = int(port)
     resolver.lifetime = 5.0
     return resolver
 
@@ -49,7 +53,7 @@ async def resolve(host: str, options: NetOptions) -> list[str]:
     if host.lower().rstrip(".") == "localhost" or host.lower().rstrip(".").endswith(".localhost"):
         return ["127.0.0.1"]  # RFC 6761: never asked of DNS
     if options.dns_resolver:
-        resolver = _resolver(options.dns_resolver)
+        resolver = make_resolver(options.dns_resolver)
         found: list[str] = []
         for rdtype in ("A", "AAAA"):
             try:

@@ -11,13 +11,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 
 from mailyard.accounts.records import AccountRecord
+from mailyard.aio import cancel_and_wait
 from mailyard.events.outbox import NewEvent, write_events_many
 from mailyard.store.base import utcnow
 from mailyard.store.db import Database
@@ -64,10 +64,7 @@ class StateWriter:
         self._task = asyncio.create_task(self._run(), name="state-writer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         while self._pending:
             await self.flush()
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
 
 from mailyard.accounts.config import AccountConfig
 from mailyard.accounts.states import AccountState
+from mailyard.aio import cancel_and_wait
 from mailyard.engine.worker import AccountWorker, WorkerDeps
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,7 @@ class Supervisor:
         self._loop_task = asyncio.create_task(self._apply_changes(), name="supervisor")
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._loop_task
+        await cancel_and_wait(self._loop_task)
         await asyncio.gather(*(self._stop_worker(account_id) for account_id in list(self._workers)))
         await self.deps.states.stop()
 

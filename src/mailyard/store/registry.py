@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "mailyard.accounts.records",
     "mailyard.engine.folder_records",
     "mailyard.events.records",
+    "mailyard.hosting.records",
 )
 
 

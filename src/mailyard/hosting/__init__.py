@@ -1,0 +1,1 @@
+"""Hosted domains and mailboxes: the rules of the hosting side, shared by every dialect."""

@@ -1,0 +1,131 @@
+"""Hosting fixtures: an app that runs the hosted-mail Dovecot over its own store, and helpers that
+create verified domains and mailboxes through the MSJ Hub API."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import poplib
+import smtplib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailyard.mailserver.dovecot_config import DovecotPorts
+from tests.servers.dnsmasq import DnsServer
+from tests.servers.dovecot import require_dovecot
+from tests.servers.ports import free_ports
+from tests.servers.smtp_sink import SmtpSink
+from tests.servers.tls import ThrowawayCA
+from tests.support.app import Api, ApiFactory
+from tests.support.dirs import server_dir
+
+MAIL_HOST = "mx.mailyard.test"
+LOOPBACK = "127.0.0.1"
+
+
+def headers(api: Api, token: str | None = None) -> dict[str, str]:
+    """MSJ Hub's own header form."""
+    return {"x-api-key": token or api.admin_token}
+
+
+async def tenant_token(api: Api, tenant: str, scopes: list[str] | None = None) -> str:
+    _, token = await api.runtime.tokens.create(scopes or ["read", "write"], tenant=tenant)
+    return token
+
+
+async def publish_and_verify(api: Api, dns: DnsServer, domain: str, user_id: str) -> dict[str, Any]:
+    """Publish every record the API asks for in dnsmasq, then verify: the domain becomes active."""
+    info = (await api.client.get(f"/v2/domains/{domain}/info", params={"user_id": user_id},
+                                 headers=headers(api))).json()
+    with dns.batch():
+        for record in info["dns_records"]:
+            if record["type"] == "MX":
+                dns.set_mx(record["name"], record["value"], record["priority"])
+            else:
+                dns.add_txt(record["name"], record["value"])
+    response = await api.client.post(f"/v2/domains/{domain}/verify", json={"user_id": user_id}, headers=headers(api))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def active_domain(api: Api, dns: DnsServer, domain: str = "customer.test", user_id: str = "user_123") -> None:
+    response = await api.client.post("/v2/domain", json={"domain": domain, "user_id": user_id}, headers=headers(api))
+    assert response.status_code == 200, response.text
+    verified = await publish_and_verify(api, dns, domain, user_id)
+    assert verified["domain"]["status"] == "active", verified
+
+
+async def create_mailbox(api: Api, local_part: str, domain: str = "customer.test", user_id: str = "user_123",
+                         **fields: Any) -> tuple[dict[str, Any], str]:
+    """A new mailbox; returns its account object and its (returned-once) password."""
+    body = {"domain": domain, "local_part": local_part, "user_id": user_id, **fields}
+    response = await api.client.post("/v2/email-accounts/create", json=body, headers=headers(api))
+    assert response.status_code == 200, response.text
+    created = response.json()
+    return created["account"], created["password"]
+
+
+async def update_mailbox(api: Api, mailbox_id: int, user_id: str = "user_123", **fields: Any) -> dict[str, Any]:
+    response = await api.client.put(f"/v2/email-accounts/{mailbox_id}", json={"user_id": user_id, **fields},
+                                    headers=headers(api))
+    assert response.status_code == 200, response.text
+    return response.json()["account"]
+
+
+@dataclass
+class HostedMail:
+    """A Mailyard app whose managed Dovecot serves its hosted mailboxes on loopback `ports`."""
+
+    api: Api
+    ports: DovecotPorts
+    dns: DnsServer
+    mail_root: Path
+
+    def imap_login(self, address: str, password: str) -> None:
+        """Raises imaplib.IMAP4.error when refused."""
+        with imaplib.IMAP4(LOOPBACK, self.ports.imap, timeout=10) as imap:
+            imap.login(address, password)
+            imap.logout()
+
+    def pop3_login(self, address: str, password: str) -> None:
+        """Raises poplib.error_proto when refused."""
+        pop = poplib.POP3(LOOPBACK, self.ports.pop3, timeout=10)
+        try:
+            pop.user(address)
+            pop.pass_(password)
+        finally:
+            pop.quit() if pop.sock else None
+
+    def submission_login(self, address: str, password: str) -> None:
+        """Raises smtplib.SMTPAuthenticationError when refused."""
+        with smtplib.SMTP(LOOPBACK, self.ports.submission, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.login(address, password)
+
+    def deliver(self, recipient: str, message: bytes) -> None:
+        """LMTP delivery; raises smtplib.SMTPRecipientsRefused when Dovecot refuses the recipient."""
+        with smtplib.LMTP(LOOPBACK, self.ports.lmtp, timeout=10) as lmtp:
+            lmtp.sendmail("sender@example.test", [recipient], message)
+
+
+@pytest.fixture
+def mail_root() -> Iterator[Path]:
+    with server_dir("my-mail-") as root:
+        yield root / "mail"
+
+
+@pytest.fixture
+async def hosted(api_factory: ApiFactory, dns_records: DnsServer, test_ca: ThrowawayCA, mail_root: Path,
+                 smtp_sink: SmtpSink) -> HostedMail:
+    require_dovecot()
+    imap, pop3, submission, lmtp, sieve = free_ports(5)
+    ports = DovecotPorts(imap=imap, imaps=0, pop3=pop3, pop3s=0, submission=submission, lmtp=lmtp, sieve=sieve)
+    api = await api_factory(mailserver=ports, mail_hostname=MAIL_HOST, mail_root=mail_root,
+                            mail_tls_cert=test_ca.cert_path, mail_tls_key=test_ca.key_path,
+                            mail_relay=f"{LOOPBACK}:{smtp_sink.port}")
+    assert os.path.isdir(mail_root)
+    return HostedMail(api, ports, dns_records, mail_root)
