@@ -50,3 +50,18 @@ async def test_unknown_route_is_404_in_the_dialect_shape(api: Api) -> None:
     response = await api.client.get("/v1/nothing-here", headers=api.auth())
     assert response.status_code == 404
     assert response.json()["statusCode"] == 404
+
+
+async def test_openapi_documents_the_msjhub_bodies_with_every_setting(api: Api) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+    create = spec["paths"]["/v2/email-accounts/create"]["post"]
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    expected = {"domain", "local_part", "user_id", "max_email_quota", "allow_nets", "force_otp"}
+    assert expected <= set(schema["properties"])
+    assert create["security"]
+
+
+async def test_unknown_v2_route_is_404_in_the_msjhub_shape(api: Api) -> None:
+    response = await api.client.get("/v2/nothing-here", headers={"x-api-key": api.admin_token})
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found", "errors": []}

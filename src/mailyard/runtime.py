@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mailyard.accounts.service import AccountService
+from mailyard.aio import PeriodicJob
 from mailyard.config import Settings
 from mailyard.engine.backoff import Backoff
 from mailyard.engine.connector import NetworkConnector
@@ -19,11 +23,16 @@ from mailyard.events.changes import ChangeFeed
 from mailyard.events.delivery import DeliveryOptions, WebhookDispatcher
 from mailyard.events.settings import SettingsService
 from mailyard.hosting.auth_check import AuthChecker
-from mailyard.hosting.domains import DomainRechecker, DomainService
+from mailyard.hosting.domains import DomainService
+from mailyard.hosting.expiry_watch import ExpiryWatch
 from mailyard.hosting.mail_storage import remove_homes
 from mailyard.hosting.mailboxes import MailboxService
+from mailyard.hosting.password_change import PasswordChanger
 from mailyard.hosting.password_policy import PasswordPolicy
+from mailyard.hosting.password_recovery import PasswordRecovery
+from mailyard.mail.notice import send_notice
 from mailyard.mailserver.managed import ManagedDovecot
+from mailyard.mailserver.sessions import SessionKicker
 from mailyard.observability.metrics import Metrics
 from mailyard.security.secret_source import SecretSource, load_secret
 from mailyard.security.secretbox import SecretBox
@@ -58,15 +67,24 @@ class Runtime:
         )
         self.engine: Supervisor | None = None
         self.domains = DomainService(self.db, self.box, mail_host=s.mail_hostname,
-                                     resolver=lambda: make_resolver(s.dns_resolver), on_removed=self._mail_removed)
-        self.mailboxes = MailboxService(self.db, self.box, self.domains, PasswordPolicy(
+                                     resolver=lambda: make_resolver(s.dns_resolver), listener=self)
+        policy = PasswordPolicy(
             min_length=s.password_min_length, require_upper=s.password_require_upper,
             require_lower=s.password_require_lower, require_symbol=s.password_require_symbol,
             history_size=s.password_history,
-        ), on_removed=self._mail_removed)
+        )
+        self.mailboxes = MailboxService(self.db, self.box, self.domains, policy, listener=self)
         self.auth_checker = AuthChecker(self.db, self.box)
-        self.domain_rechecker = DomainRechecker(self.domains, s.domain_check_interval)
+        self.password_changer = PasswordChanger(self.db, self.auth_checker, policy)
+        self.password_recovery = PasswordRecovery(self.db, policy, self._send_notice)
         self.mailserver: ManagedDovecot | None = None  # set by `mailyard serve --mailserver`
+        self.sessions = SessionKicker(self._dovecot_config)
+        self.expiry_watch = ExpiryWatch(self.db, self)
+        self._hosting_jobs = [
+            PeriodicJob("domain-recheck", s.domain_check_interval, self.domains.recheck_pending),
+            PeriodicJob("password-expiry", 60.0, self.expiry_watch.run_once),
+        ]
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -88,8 +106,27 @@ class Runtime:
             raise
         return cls(settings, db, box, source)
 
-    def _mail_removed(self, addresses: list[str]) -> None:
-        remove_homes(self.settings.effective_mail_root, addresses)
+    async def _send_notice(self, recipient: str, subject: str, text: str) -> None:
+        await send_notice(self.settings.mail_relay, f"postmaster@{self.settings.mail_hostname}", recipient, subject,
+                          text)
+
+    def _dovecot_config(self) -> Path | None:
+        return self.mailserver.layout.config if self.mailserver is not None else self.settings.mail_dovecot_config
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def mailboxes_removed(self, addresses: list[str]) -> None:
+        async def work() -> None:
+            await self.sessions.kick(addresses)
+            await asyncio.to_thread(remove_homes, self.settings.effective_mail_root, addresses)
+
+        self._in_background(work())
+
+    def logins_revoked(self, addresses: list[str]) -> None:
+        self._in_background(self.sessions.kick(addresses))
 
     def account_changed(self, account_id: str) -> None:
         if self.engine is not None:
@@ -132,13 +169,16 @@ class Runtime:
         if self.mailserver is not None:
             await self.mailserver.start()
         self.webhooks.start()
-        self.domain_rechecker.start()
+        for job in self._hosting_jobs:
+            job.start()
         if self.settings.engine:
             await self.start_engine()
 
     async def stop_services(self) -> None:
         await self.stop_engine()
-        await self.domain_rechecker.stop()
+        for job in self._hosting_jobs:
+            await job.stop()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.webhooks.stop()
         if self.mailserver is not None:
             await self.mailserver.stop()

@@ -111,3 +111,16 @@ async def expire_password(hosted: HostedMail, mailbox_id: int) -> None:
         record = await session.get(HostedMailboxRecord, mailbox_id)
         assert record is not None
         record.password_expires_at = utcnow() - timedelta(minutes=1)
+
+
+async def test_user_with_an_expired_password_gets_back_in_by_changing_it(hosted: HostedMail) -> None:
+    await active_domain(hosted.api, hosted.dns)
+    account, password = await create_mailbox(hosted.api, "renew", password_expiration=6)
+    await expire_password(hosted, account["id"])
+    with pytest.raises(imaplib.IMAP4.error):
+        hosted.imap_login(account["address"], password)
+    response = await hosted.api.client.post("/v2/auth/password", headers=headers(hosted.api), json={
+        "address": account["address"], "password": password, "new_password": "renewed-pass-7"})
+    assert response.status_code == 200, response.text
+    assert response.json()["password_expires_at"] is not None
+    hosted.imap_login(account["address"], "renewed-pass-7")

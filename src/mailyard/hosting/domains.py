@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from mailyard.aio import cancel_and_wait
 from mailyard.errors import MailyardError, conflict, forbidden, invalid, not_found
 from mailyard.hosting.dkim import generate_dkim_key
 from mailyard.hosting.dns_check import RecordCheck, all_required_found, check_records
 from mailyard.hosting.dns_records import DnsRecord, new_verification_token, records_for
+from mailyard.hosting.listener import HostingListener, NoListener
 from mailyard.hosting.names import domain_name
 from mailyard.hosting.records import HostedDomainRecord, HostedMailboxRecord, QuotaUsageRecord
 from mailyard.hosting.tenancy import acting_user
@@ -64,12 +64,12 @@ class VerifyResult:
 
 class DomainService:
     def __init__(self, db: Database, box: SecretBox, *, mail_host: str, resolver: Callable[[], Any],
-                 on_removed: Callable[[list[str]], None] | None = None) -> None:
+                 listener: HostingListener | None = None) -> None:
         self.db = db
         self.box = box
         self.mail_host = mail_host
         self.resolver = resolver
-        self.on_removed = on_removed or (lambda addresses: None)
+        self.listener: HostingListener = listener or NoListener()
 
     def _records(self, row: Any) -> list[DnsRecord]:
         return records_for(row.name, mail_host=self.mail_host, verification_token=row.verification_token,
@@ -156,7 +156,7 @@ class DomainService:
             await session.execute(delete(HostedMailboxRecord).where(HostedMailboxRecord.domain_id == row.id))
             await session.execute(delete(HostedDomainRecord).where(HostedDomainRecord.id == row.id))
         if addresses:
-            self.on_removed(addresses)
+            self.listener.mailboxes_removed(addresses)
         return self._view(row, mailboxes=0)
 
     # -- status ----------------------------------------------------------------------------------
@@ -177,6 +177,11 @@ class DomainService:
             record.updated_at = now
             if status == "active" and record.verified_at is None:
                 record.verified_at = now
+            addresses = list(await session.scalars(
+                select(HostedMailboxRecord.address).where(HostedMailboxRecord.domain_id == row.id)
+            ))
+        if status != "active" and addresses:
+            self.listener.logins_revoked(addresses)
         return await self.info(principal, name, user_id)
 
     # -- verification ----------------------------------------------------------------------------
@@ -215,31 +220,6 @@ class DomainService:
             except MailyardError:
                 continue  # deleted meanwhile
             activated += result.domain.status == "active"
+        if activated:
+            log.info("DNS re-check activated %d domain(s)", activated)
         return activated
-
-
-class DomainRechecker:
-    """The background job: re-checks pending domains every `interval` seconds."""
-
-    def __init__(self, service: DomainService, interval: float) -> None:
-        self.service = service
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="domain-recheck")
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                activated = await self.service.recheck_pending()
-                if activated:
-                    log.info("DNS re-check activated %d domain(s)", activated)
-            except Exception as exc:  # a failed round must not end the job
-                log.warning("DNS re-check of pending domains failed: %s", type(exc).__name__)

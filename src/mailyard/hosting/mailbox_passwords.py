@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailyard.errors import invalid
 from mailyard.hosting.password_policy import PasswordPolicy
 from mailyard.hosting.records import HostedMailboxRecord, PasswordHistoryRecord
+from mailyard.hosting.settings import MailboxSettings
 from mailyard.security.passwords import hash_password, verify_password
 
 PASSWORD_NOTE = "Save this password now. It will not be shown again."  # noqa: S105  the note, not a password
@@ -43,7 +44,7 @@ class NewPassword:
 
 
 async def prepare_password(
-    policy: PasswordPolicy, password: object, confirmation: object, *, allow_generate: bool
+    policy: PasswordPolicy, password: object, confirmation: object, *, allow_generate: bool, field: str = "password"
 ) -> NewPassword:
     """Check a caller's password against the policy, or generate one when none is given."""
     if password is None and allow_generate:
@@ -52,7 +53,7 @@ async def prepare_password(
         plain = policy.generate()
         generated = True
     else:
-        policy.check(password, confirmation)
+        policy.check(password, confirmation, field=field)
         assert isinstance(password, str)
         plain, generated = password, False
     # Argon2 is deliberately slow: keep it off the event loop.
@@ -68,6 +69,14 @@ async def check_not_reused(session: AsyncSession, record: HostedMailboxRecord, p
     for stored in hashes:
         if await asyncio.to_thread(verify_password, stored, plain):
             raise invalid("password", f"must differ from the last {history} passwords of this mailbox")
+
+
+async def store_password(session: AsyncSession, record: HostedMailboxRecord, new: NewPassword,
+                         settings: MailboxSettings, now: datetime, policy: PasswordPolicy) -> None:
+    """Make `new` the mailbox's password under its settings (block_old_password, password_expiration)."""
+    if settings.block_old_password:
+        await check_not_reused(session, record, new.plain, policy.history_size)
+    await replace_password(session, record, new, now, policy.history_size, settings.password_expiration)
 
 
 async def replace_password(

@@ -7,7 +7,7 @@ together so that a request with any bad field changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailyard.errors import FieldError, MailyardError, conflict, invalid, invalid_fields, not_found
 from mailyard.hosting.domains import DomainService
-from mailyard.hosting.mailbox_passwords import NewPassword, check_not_reused, expiry, prepare_password, replace_password
+from mailyard.hosting.listener import HostingListener, NoListener
+from mailyard.hosting.mailbox_passwords import NewPassword, expiry, prepare_password, store_password
 from mailyard.hosting.mailbox_views import MailboxView, QuotaUsage, allow_nets_column, disabled_services
 from mailyard.hosting.names import local_part as valid_local_part
 from mailyard.hosting.password_policy import PasswordPolicy
@@ -93,6 +94,11 @@ def _apply_derived(record: HostedMailboxRecord, settings: MailboxSettings) -> No
     record.quota_bytes = settings.max_email_quota
 
 
+def _access(record: HostedMailboxRecord) -> tuple[Any, ...]:
+    """What decides whether an open session may go on; a change to any of it ends the sessions."""
+    return record.status, record.password_hash, record.disabled_services, record.allow_nets
+
+
 def _mailbox_query() -> Select[Any]:
     m, d, q = HostedMailboxRecord, HostedDomainRecord, QuotaUsageRecord
     return (
@@ -117,12 +123,12 @@ def _id(value: object, field: str = "id") -> int:
 
 class MailboxService:
     def __init__(self, db: Database, box: SecretBox, domains: DomainService, policy: PasswordPolicy,
-                 on_removed: Callable[[list[str]], None] | None = None) -> None:
+                 listener: HostingListener | None = None) -> None:
         self.db = db
         self.box = box
         self.domains = domains
         self.policy = policy
-        self.on_removed = on_removed or (lambda addresses: None)
+        self.listener: HostingListener = listener or NoListener()
 
     # -- reading ---------------------------------------------------------------------------------
     @staticmethod
@@ -227,6 +233,7 @@ class MailboxService:
         now = utcnow()
         async with self.db.transaction() as session:
             record = await self._locked(session, number, uid)
+            access_before = _access(record)
             current = settings_from_json(record.settings or {})
             settings = apply_settings(_settings_changes(body), current)
             if "display_name" in body:
@@ -234,7 +241,7 @@ class MailboxService:
             if "status" in body:
                 record.status = _status(body["status"])
             if new is not None:
-                await self._set_password(session, record, new, settings, now)
+                await store_password(session, record, new, settings, now, self.policy)
             elif settings.password_expiration != current.password_expiration:
                 record.password_expires_at = expiry(record.password_set_at, settings.password_expiration)
             if settings.force_otp and not record.otp_secret:
@@ -244,13 +251,10 @@ class MailboxService:
                 record.otp_secret = None
             _apply_derived(record, settings)
             record.updated_at = now
+            revoked = _access(record) != access_before
+        if revoked:
+            self.listener.logins_revoked([record.address])
         return await self._read(number, uid, otp)
-
-    async def _set_password(self, session: AsyncSession, record: HostedMailboxRecord, new: NewPassword,
-                            settings: MailboxSettings, now: Any) -> None:
-        if settings.block_old_password:
-            await check_not_reused(session, record, new.plain, self.policy.history_size)
-        await replace_password(session, record, new, now, self.policy.history_size, settings.password_expiration)
 
     async def reset_password(self, principal: Principal | None, mailbox_id: object,
                              body: Mapping[str, Any]) -> WithPassword:
@@ -266,8 +270,10 @@ class MailboxService:
         async with self.db.transaction() as session:
             record = await self._locked(session, number, uid)
             settings = settings_from_json(record.settings or {})
-            await self._set_password(session, record, new, settings, now)
+            await store_password(session, record, new, settings, now, self.policy)
             record.updated_at = now
+        # A reset is how an operator locks out whoever knew the old password: their sessions end too.
+        self.listener.logins_revoked([record.address])
         return WithPassword(await self._read(number, uid), new)
 
     # -- deleting --------------------------------------------------------------------------------
@@ -290,5 +296,5 @@ class MailboxService:
                 )
                 if heir is not None:
                     heir.is_default = True
-        self.on_removed([view.address])
+        self.listener.mailboxes_removed([view.address])
         return view

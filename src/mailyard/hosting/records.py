@@ -54,6 +54,8 @@ class HostedMailboxRecord(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     password_set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sessions of an expired password were last ended (destroy_sessions_on_password_expiration).
+    sessions_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # ",imap,chat," — one LIKE in the shared login rules covers every per-service switch.
     disabled_services: Mapped[str] = mapped_column(Text, default=",")
     # Comma-separated networks in Dovecot's `allow_nets` form; NULL when unrestricted.
@@ -74,6 +76,21 @@ class PasswordHistoryRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("hosted_mailboxes.id", ondelete="CASCADE"))
     password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCodeRecord(Base):
+    """A password-recovery code sent to a mailbox's secondary address; only its SHA-256 is kept."""
+
+    __tablename__ = "hosted_recovery_codes"
+    __table_args__ = (Index("ix_hosted_recovery_codes_mailbox_id", "mailbox_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("hosted_mailboxes.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

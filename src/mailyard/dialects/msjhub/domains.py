@@ -8,11 +8,13 @@ from fastapi import APIRouter, Request
 
 from mailyard.dialects.msjhub import render
 from mailyard.dialects.msjhub.common import JsonBody, Limit, Offset, Reader, UserId, Writer, runtime
+from mailyard.dialects.msjhub.schemas import DomainCreate, DomainDelete, DomainStatus, body_doc
 
 router = APIRouter(prefix="/v2", tags=["Domains"])
 
 
-@router.post("/domain", summary="Register a domain (pending) and get the DNS records to publish")
+@router.post("/domain", summary="Register a domain (pending) and get the DNS records to publish",
+             openapi_extra=body_doc(DomainCreate))
 async def create_domain(body: JsonBody, request: Request, principal: Writer) -> dict[str, Any]:
     view = await runtime(request).domains.create(principal, body)
     return {"domain": render.domain(view), "dns_records": render.dns_records(view)}
@@ -40,13 +42,15 @@ async def verify_domain(domain: str, request: Request, principal: Writer,
             "records": render.checks(result.checks)}
 
 
-@router.put("/domains/{domain}/status", summary="Set a domain active, suspended or pending (admin token)")
+@router.put("/domains/{domain}/status", summary="Set a domain active, suspended or pending (admin token)",
+            openapi_extra=body_doc(DomainStatus))
 async def set_domain_status(domain: str, body: JsonBody, request: Request, principal: Writer) -> dict[str, Any]:
     view = await runtime(request).domains.set_status(principal, domain, body)
     return {"domain": render.domain(view)}
 
 
-@router.post("/domains/delete", summary="Delete a domain (409 while it has email accounts, unless force)")
+@router.post("/domains/delete", summary="Delete a domain (409 while it has email accounts, unless force)",
+             openapi_extra=body_doc(DomainDelete))
 async def delete_domain(body: JsonBody, request: Request, principal: Writer) -> dict[str, Any]:
     view = await runtime(request).domains.delete(principal, body)
     return {"ok": True, "deleted": {"id": view.id, "domain": view.domain}}

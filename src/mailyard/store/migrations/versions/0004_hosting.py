@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("password_set_at", UTCDateTime(), nullable=False),
         sa.Column("password_expires_at", UTCDateTime(), nullable=True),
+        sa.Column("sessions_closed_at", UTCDateTime(), nullable=True),
         sa.Column("disabled_services", sa.Text(), nullable=False),
         sa.Column("allow_nets", sa.Text(), nullable=True),
         sa.Column("quota_bytes", sa.BigInteger(), nullable=True),
@@ -81,6 +82,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_hosted_password_history_mailbox_id", "hosted_password_history", ["mailbox_id"])
     op.create_table(
+        "hosted_recovery_codes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("mailbox_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(64), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hosted_recovery_codes")),
+        sa.ForeignKeyConstraint(["mailbox_id"], ["hosted_mailboxes.id"], ondelete="CASCADE",
+                                name=op.f("fk_hosted_recovery_codes_mailbox_id_hosted_mailboxes")),
+    )
+    op.create_index("ix_hosted_recovery_codes_mailbox_id", "hosted_recovery_codes", ["mailbox_id"])
+    op.create_table(
         "hosted_quota_usage",
         sa.Column("username", sa.String(320), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False, server_default="0"),
@@ -91,6 +106,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("hosted_quota_usage")
+    op.drop_table("hosted_recovery_codes")
     op.drop_table("hosted_password_history")
     op.drop_table("hosted_mailboxes")
     op.drop_table("hosted_domains")
