@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # What the test fixtures start for real (tests/servers/).
 DEBIAN_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-sieve \
 	dovecot-managesieved dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql \
-	dnsmasq-base sqlite3
+	dnsmasq-base sqlite3 chromium
 
 .PHONY: run test lint bench system-packages clean
 

@@ -15,12 +15,15 @@ from mailyard import __version__
 from mailyard.api import errors
 from mailyard.api.auth import SECURITY_SCHEMES, authenticate
 from mailyard.dialects.emailengine import accounts as emailengine_accounts
+from mailyard.dialects.emailengine import auth_form as emailengine_auth_form
+from mailyard.dialects.emailengine import autoconfig as emailengine_autoconfig
 from mailyard.dialects.emailengine import changes as emailengine_changes
 from mailyard.dialects.emailengine import errors as _emailengine_errors  # noqa: F401  registers the dialect
 from mailyard.dialects.emailengine import mailboxes as emailengine_mailboxes
 from mailyard.dialects.emailengine import settings as emailengine_settings
 from mailyard.dialects.emailengine import submit as emailengine_submit
 from mailyard.dialects.emailengine import tokens as emailengine_tokens
+from mailyard.dialects.msjhub import aliases as msjhub_aliases
 from mailyard.dialects.msjhub import auth_check as msjhub_auth_check
 from mailyard.dialects.msjhub import domains as msjhub_domains
 from mailyard.dialects.msjhub import email_accounts as msjhub_email_accounts
@@ -30,6 +33,7 @@ from mailyard.observability.metrics import MetricsMiddleware
 from mailyard.runtime import Runtime
 from mailyard.security.scopes import Scope
 from mailyard.security.tokens import Principal
+from mailyard.web import router as web
 
 
 def announce_bootstrap_token(token: str, docs_url: str) -> None:
@@ -98,8 +102,12 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
     app.include_router(emailengine_settings.router)
     app.include_router(emailengine_changes.router)
     app.include_router(emailengine_tokens.router)
-    for router in (msjhub_domains.router, msjhub_email_accounts.router, msjhub_auth_check.router):
+    app.include_router(emailengine_auth_form.router)
+    app.include_router(emailengine_autoconfig.router)
+    for router in (msjhub_domains.router, msjhub_email_accounts.router, msjhub_aliases.router,
+                   msjhub_auth_check.router):
         app.include_router(router)
+    web.install(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
 

@@ -52,7 +52,16 @@ class Settings(BaseSettings):
     mail_user: str = Field("mail", description="System user owning hosted mail (Dovecot's mail_uid/mail_gid).")
     mail_dovecot_config: Path | None = Field(
         None, description="dovecot.conf of an externally run Dovecot, so Mailyard can end sessions (doveadm kick).")
-    mail_relay: str = Field("127.0.0.1:25", description="host:port the submission service relays mail to.")
+    mail_relay: str = Field("127.0.0.1:25", description="host:port Mailyard hands its own notices to (Postfix).")
+    mail_outbound_relay: str | None = Field(
+        None, description="host:port Postfix relays outgoing mail through; default: the recipients' MX hosts.")
+    mail_services: bool = Field(False, description="Run the milter, policy and webhook-copy services for a "
+                                                   "Postfix you run yourself (serve --mailserver always runs them).")
+    milter_port: int = Field(8891, ge=0, le=65535, description="Loopback port of the DKIM/From milter.")
+    policy_port: int = Field(10040, ge=0, le=65535, description="Loopback port of the Postfix policy service.")
+    hook_port: int = Field(10025, ge=0, le=65535, description="Loopback LMTP port receiving webhook copies.")
+    outbound_default_limit: int = Field(1000, ge=1, le=1_000_000,
+                                        description="Messages a mailbox may send per day when outbound_limit is 0.")
     domain_check_interval: float = Field(600.0, ge=1, le=86400,
                                          description="Seconds between DNS re-checks of pending domains.")
     password_min_length: int = Field(8, ge=8, le=128, description="Shortest hosted-mailbox password allowed.")
@@ -125,6 +134,12 @@ class Settings(BaseSettings):
             "mail_user": self.mail_user,
             "mail_dovecot_config": str(self.mail_dovecot_config) if self.mail_dovecot_config else "(managed only)",
             "mail_relay": self.mail_relay,
+            "mail_outbound_relay": self.mail_outbound_relay or "(MX delivery)",
+            "mail_services": self.mail_services,
+            "milter_port": self.milter_port,
+            "policy_port": self.policy_port,
+            "hook_port": self.hook_port,
+            "outbound_default_limit": self.outbound_default_limit,
             "domain_check_interval": self.domain_check_interval,
             "password_min_length": self.password_min_length,
             "password_require_upper": self.password_require_upper,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mailyard.accounts.auth_form import FormLinks
 from mailyard.accounts.service import AccountService
 from mailyard.aio import PeriodicJob
 from mailyard.config import Settings
@@ -22,6 +23,7 @@ from mailyard.engine.worker import WorkerDeps
 from mailyard.events.changes import ChangeFeed
 from mailyard.events.delivery import DeliveryOptions, WebhookDispatcher
 from mailyard.events.settings import SettingsService
+from mailyard.hosting.aliases import AliasService
 from mailyard.hosting.auth_check import AuthChecker
 from mailyard.hosting.domains import DomainService
 from mailyard.hosting.expiry_watch import ExpiryWatch
@@ -30,8 +32,11 @@ from mailyard.hosting.mailboxes import MailboxService
 from mailyard.hosting.password_change import PasswordChanger
 from mailyard.hosting.password_policy import PasswordPolicy
 from mailyard.hosting.password_recovery import PasswordRecovery
+from mailyard.hosting.routes import DomainRoutes
+from mailyard.hosting.sending_policy import prune_counts
 from mailyard.mail.notice import send_notice
-from mailyard.mailserver.managed import ManagedDovecot
+from mailyard.mailserver.managed import ManagedMailServer
+from mailyard.mailserver.services import MailServices
 from mailyard.mailserver.sessions import SessionKicker
 from mailyard.observability.metrics import Metrics
 from mailyard.security.secret_source import SecretSource, load_secret
@@ -40,6 +45,8 @@ from mailyard.security.store_secret import SecretMismatch, verify_secret
 from mailyard.security.tokens import TokenService
 from mailyard.store.db import Database
 from mailyard.store.migrate import migrate
+from mailyard.web.admin_auth import AdminAuth
+from mailyard.web.sessions import WebSessions
 
 
 @dataclass
@@ -66,6 +73,9 @@ class Runtime:
             ca_file=str(self.settings.tls_ca_file) if self.settings.tls_ca_file else None,
         )
         self.engine: Supervisor | None = None
+        self.form_links = FormLinks(self.db, self.box.subkey("form-links"), s.base_url)
+        self.admin_auth = AdminAuth(self.db, self.box)
+        self.web_sessions = WebSessions(self.db)
         self.domains = DomainService(self.db, self.box, mail_host=s.mail_hostname,
                                      resolver=lambda: make_resolver(s.dns_resolver), listener=self)
         policy = PasswordPolicy(
@@ -77,12 +87,17 @@ class Runtime:
         self.auth_checker = AuthChecker(self.db, self.box)
         self.password_changer = PasswordChanger(self.db, self.auth_checker, policy)
         self.password_recovery = PasswordRecovery(self.db, policy, self._send_notice)
-        self.mailserver: ManagedDovecot | None = None  # set by `mailyard serve --mailserver`
+        self.aliases = AliasService(self.db, self.domains)
+        self.routes = DomainRoutes(self.db, self.box, self.domains, on_event=self.events_written)
+        self.webhooks.routes = self.routes.route
+        self.mail_services: MailServices | None = None
+        self.mailserver: ManagedMailServer | None = None  # set by `mailyard serve --mailserver`
         self.sessions = SessionKicker(self._dovecot_config)
         self.expiry_watch = ExpiryWatch(self.db, self)
         self._hosting_jobs = [
             PeriodicJob("domain-recheck", s.domain_check_interval, self.domains.recheck_pending),
             PeriodicJob("password-expiry", 60.0, self.expiry_watch.run_once),
+            PeriodicJob("outbound-counts", 3600.0, lambda: prune_counts(self.db)),
         ]
         self._background: set[asyncio.Task[None]] = set()
 
@@ -111,7 +126,7 @@ class Runtime:
                           text)
 
     def _dovecot_config(self) -> Path | None:
-        return self.mailserver.layout.config if self.mailserver is not None else self.settings.mail_dovecot_config
+        return self.mailserver.dovecot_config if self.mailserver is not None else self.settings.mail_dovecot_config
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -166,6 +181,9 @@ class Runtime:
     async def start_services(self) -> None:
         """What `mailyard serve` runs beside the API: webhook delivery, the DNS re-check of pending
         domains, the engine unless disabled, and Dovecot when asked to manage it."""
+        if self.mailserver is not None or self.settings.mail_services:
+            self.mail_services = MailServices(self.settings, self.db, self.box, self.routes.receive)
+            await self.mail_services.start()
         if self.mailserver is not None:
             await self.mailserver.start()
         self.webhooks.start()
@@ -182,6 +200,9 @@ class Runtime:
         await self.webhooks.stop()
         if self.mailserver is not None:
             await self.mailserver.stop()
+        if self.mail_services is not None:
+            await self.mail_services.stop()
+            self.mail_services = None
 
     async def close(self) -> None:
         await self.stop_services()

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mailyard.mailserver.ports import PORT_NAMES
 from tests.servers.dovecot import require_dovecot
 from tests.servers.ports import free_ports
+from tests.servers.postfix import require_postfix
 from tests.support.dirs import server_dir
-
-PORT_NAMES = ("imap", "imaps", "pop3", "pop3s", "submission", "lmtp", "sieve")
 
 
 @pytest.fixture
@@ -69,37 +69,56 @@ def _closed(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_rendered_config_starts_with_every_runtime_path_under_its_directory(short_dir: Path) -> None:
+def _port(ports: list[int], name: str) -> int:
+    return ports[PORT_NAMES.index(name)]
+
+
+def test_rendered_configs_start_as_is_with_every_runtime_path_under_their_directory(short_dir: Path) -> None:
     require_dovecot()
+    require_postfix()
     data_dir, out = short_dir / "var", short_dir / "mx"
     ports = free_ports(len(PORT_NAMES))
     rendered = subprocess.run([sys.executable, "-m", "mailyard", "mailserver", "config", "--out", str(out),
                                *_port_args(ports)], env=_env(data_dir), capture_output=True, text=True, timeout=60)
     assert rendered.returncode == 0, rendered.stderr
-    config = (out / "dovecot.conf").read_text()
-    assert f"port = {ports[0]}" in config and "/etc/dovecot" not in config
-    assert oct((out / "dovecot-sql.conf.ext").stat().st_mode & 0o777) == "0o600"  # it may hold DB credentials
-    dovecot = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(out / "dovecot.conf")],
+    config = (out / "dovecot" / "dovecot.conf").read_text()
+    assert f"port = {_port(ports, 'imap')}" in config and "/etc/dovecot" not in config
+    # They may hold database credentials.
+    assert oct((out / "dovecot" / "dovecot-sql.conf.ext").stat().st_mode & 0o777) == "0o600"
+    assert oct((out / "postfix" / "conf" / "mailboxes.cf").stat().st_mode & 0o777) == "0o600"
+    dovecot = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(out / "dovecot" / "dovecot.conf")],
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    conf = out / "postfix" / "conf"
+    postfix = subprocess.Popen(["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], start_new_session=True,
+                               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MAIL_CONFIG": str(conf)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        assert _greeting(ports[0]).startswith(b"* OK")
-        assert _greeting(ports[2]).startswith(b"+OK")
-        assert (out / "run" / "master.pid").exists() and (out / "dovecot.log").exists()
+        assert _greeting(_port(ports, "imap")).startswith(b"* OK")
+        assert _greeting(_port(ports, "pop3")).startswith(b"+OK")
+        assert _greeting(_port(ports, "smtp")).startswith(b"220 ")
+        assert _greeting(_port(ports, "submission")).startswith(b"220 ")
+        assert (out / "dovecot" / "run" / "master.pid").exists() and (out / "dovecot" / "dovecot.log").exists()
+        assert (out / "postfix" / "queue" / "pid" / "master.pid").exists()
     finally:
-        os.killpg(dovecot.pid, signal.SIGTERM)
-        dovecot.wait(timeout=20)
+        for process in (postfix, dovecot):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
 
 
-def test_serve_with_mailserver_runs_dovecot_and_stops_it_on_exit(short_dir: Path) -> None:
+def test_serve_with_mailserver_runs_dovecot_and_postfix_and_stops_them_on_exit(short_dir: Path) -> None:
     require_dovecot()
+    require_postfix()
     data_dir = short_dir / "var"
-    http_port, *ports = free_ports(1 + len(PORT_NAMES))
-    env = _env(data_dir) | {"MAILYARD_PORT": str(http_port), "MAILYARD_ENGINE": "false"}
+    http_port, milter, policy, hook, *ports = free_ports(4 + len(PORT_NAMES))
+    env = _env(data_dir) | {"MAILYARD_PORT": str(http_port), "MAILYARD_ENGINE": "false",
+                            "MAILYARD_MILTER_PORT": str(milter), "MAILYARD_POLICY_PORT": str(policy),
+                            "MAILYARD_HOOK_PORT": str(hook)}
     proc = subprocess.Popen([sys.executable, "-m", "mailyard", "serve", "--mailserver", "--mailserver-dir",
                              str(short_dir / "mx"), *_port_args(ports)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        assert _greeting(ports[0], timeout=30).startswith(b"* OK")
+        assert _greeting(_port(ports, "imap"), timeout=30).startswith(b"* OK")
+        assert _greeting(_port(ports, "smtp"), timeout=30).startswith(b"220 ")
         assert _health(http_port)["status"] == "ok"
     finally:
         proc.terminate()
@@ -107,4 +126,7 @@ def test_serve_with_mailserver_runs_dovecot_and_stops_it_on_exit(short_dir: Path
     # uvicorn finishes its shutdown and then re-raises SIGTERM, so the exit status is the signal's.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
-    assert _closed(ports[0]), "Dovecot outlived mailyard serve"
+    for name in ("imap", "smtp"):
+        assert _closed(_port(ports, name)), f"the {name} server outlived mailyard serve"
+    for port in (milter, policy, hook):
+        assert _closed(port)

@@ -4,7 +4,6 @@ disappearing, resets, path filtering, subconnections, notifyFrom, and no re-anno
 import asyncio
 import imaplib
 import smtplib
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -170,18 +169,17 @@ async def test_special_use_path_entries_select_folders(api: Api, dovecot: Doveco
     assert [e.data["subject"] for e in found if e.event == "messageNew"] == ["sent copy"]
 
 
-async def test_subconnection_folder_arrives_fast(api: Api, dovecot: DovecotServer,
+async def test_subconnection_folder_is_pushed_without_waiting_for_resync(api: Api, dovecot: DovecotServer,
                                                  mail_user: MailUserFactory) -> None:
     user = mail_user()
     client = imap(dovecot, user)
     client.create("Important")
     await connect(api, dovecot, user, subconnections=["Important"])
-    started = time.monotonic()
     client.append("Important", "", None, message("urgent"))
     client.logout()
-    [event] = await wait_events(api, "acc", "messageNew", timeout=5)
+    # Pushed by the subconnection's IDLE: the interval resync (MAILYARD_RESYNC_INTERVAL, 900 s) is far off.
+    [event] = await wait_events(api, "acc", "messageNew", timeout=10)
     assert event.path == "Important"
-    assert time.monotonic() - started < 2
 
 
 async def test_notify_from_suppresses_older_mail(api: Api, dovecot: DovecotServer,

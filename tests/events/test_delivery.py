@@ -358,17 +358,16 @@ async def test_events_of_a_deleted_account_still_go_to_the_global_url(
 
 # -- waking, polling, pruning ---------------------------------------------------------------------------------
 
-async def test_wake_delivers_well_under_a_second(
+async def test_wake_delivers_without_waiting_for_the_poll(
         runtime: Runtime, receiver: Receiver, start_dispatcher: StartDispatcher) -> None:
     await enable(runtime, receiver)
     await add_account(runtime.db, "acc1")
     dispatcher = start_dispatcher(poll_interval=30.0)
     await asyncio.sleep(0.05)  # let it go idle
-    started = time.monotonic()
     await emit(runtime, "acc1", EventType.MESSAGE_NEW)
     dispatcher.wake()
-    await eventually(lambda: _count_at_least(receiver, 1), timeout=5)
-    assert time.monotonic() - started < 0.3
+    # Only the wake can deliver it this soon: the next poll is 30 s away.
+    await eventually(lambda: _count_at_least(receiver, 1), timeout=10)
 
 
 async def test_events_written_elsewhere_are_found_by_polling(

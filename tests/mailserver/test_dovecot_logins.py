@@ -17,7 +17,7 @@ async def test_new_mailbox_logs_in_over_imap_pop3_and_submission(hosted: HostedM
     account, password = await create_mailbox(hosted.api, "billing")
     hosted.imap_login(account["address"], password)
     hosted.pop3_login(account["address"], password)
-    hosted.submission_login(account["address"], password)
+    await hosted.submission_login(account["address"], password)
     with pytest.raises(imaplib.IMAP4.error):
         hosted.imap_login(account["address"], password + "x")
 
@@ -41,7 +41,7 @@ async def test_imap_disabled_refuses_imap_but_pop3_still_works(hosted: HostedMai
     with pytest.raises(imaplib.IMAP4.error):
         hosted.imap_login(account["address"], password)
     hosted.pop3_login(account["address"], password)
-    hosted.submission_login(account["address"], password)
+    await hosted.submission_login(account["address"], password)
 
 
 async def test_pop_and_smtp_switches_refuse_their_protocols(hosted: HostedMail) -> None:
@@ -50,7 +50,7 @@ async def test_pop_and_smtp_switches_refuse_their_protocols(hosted: HostedMail) 
     with pytest.raises(poplib.error_proto):
         hosted.pop3_login(account["address"], password)
     with pytest.raises(smtplib.SMTPAuthenticationError):
-        hosted.submission_login(account["address"], password)
+        await hosted.submission_login(account["address"], password)
     hosted.imap_login(account["address"], password)
 
 
@@ -72,7 +72,7 @@ async def test_disabled_mailbox_cannot_log_in_anywhere(hosted: HostedMail) -> No
     with pytest.raises(poplib.error_proto):
         hosted.pop3_login(account["address"], password)
     with pytest.raises(smtplib.SMTPAuthenticationError):
-        hosted.submission_login(account["address"], password)
+        await hosted.submission_login(account["address"], password)
     await update_mailbox(hosted.api, account["id"], status="active")
     hosted.imap_login(account["address"], password)
 

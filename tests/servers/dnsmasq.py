@@ -192,7 +192,8 @@ class DnsServer:
         return [chunk for value in strings or ("",) for chunk in split_txt(value)]
 
     def set_srv(self, name: str, target: str, port: int, priority: int = 0, weight: int = 0) -> None:
-        """Add (or update) the SRV record ``name`` → ``target:port``."""
+        """Add (or update) the SRV record ``name`` → ``target:port``; a target of ``"."`` publishes the
+        RFC 2782 "service not offered here" record."""
         targets = self.records.srv.setdefault(_normalize(name), {})
         targets[(_normalize(target), port)] = (priority, weight)
         self._apply()

@@ -19,13 +19,12 @@ process of the group is left (killing stragglers) and reaps them (see process.py
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
 import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from mailyard.mailserver.render import age_config_files, prepare_postfix_dirs
 
 from .ports import LOOPBACK, free_port
 from .postfix_config import PostfixLayout, render_main_cf, render_master_cf, render_recipient_map
@@ -46,11 +45,6 @@ POSTQUEUE_BINARY = "/usr/sbin/postqueue"
 POSTCONF_BINARY = "/usr/sbin/postconf"
 SQLITE_MAP_MODULE = "/usr/lib/postfix/postfix-sqlite.so"
 
-# Queue subdirectories and their modes, as /etc/postfix/postfix-files declares them.
-_PRIVATE_QUEUES = (
-    "active", "bounce", "corrupt", "defer", "deferred", "flush",
-    "hold", "incoming", "private", "saved", "trace",
-)  # fmt: skip
 # Where queued messages wait; "defer" and "bounce" only hold delivery logs.
 _MESSAGE_QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
 
@@ -107,23 +101,9 @@ class PostfixServer(ManagedServer):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def _make_dir(self, path: Path, owner: str, group: str, mode: int) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        os.chown(path, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
-        path.chmod(mode)
-
     def _prepare(self) -> None:
         layout = self.layout
-        self._make_dir(layout.root, "root", "root", 0o755)
-        self._make_dir(layout.config_dir, "root", "root", 0o755)
-        self._make_dir(layout.queue_dir, "root", "root", 0o755)
-        for name in _PRIVATE_QUEUES:
-            self._make_dir(layout.queue_dir / name, "postfix", "root", 0o700)
-        self._make_dir(layout.queue_dir / "maildrop", "postfix", "postdrop", 0o730)
-        self._make_dir(layout.queue_dir / "public", "postfix", "postdrop", 0o710)
-        self._make_dir(layout.queue_dir / "pid", "root", "root", 0o755)
-        # master takes its lock here as the postfix user and refuses to start otherwise.
-        self._make_dir(layout.data_dir, "postfix", "root", 0o700)
+        prepare_postfix_dirs(layout)
         (layout.config_dir / "master.cf").write_text(render_master_cf(self.port))
         if self.recipient_database is not None:
             layout.recipient_map.write_text(render_recipient_map(self.recipient_database))
@@ -141,11 +121,7 @@ class PostfixServer(ManagedServer):
                 overrides=self.settings,
             )
         )
-        # Postfix distrusts a table file modified within the last second (it may be half written) and
-        # re-reads it every 300 ms until it is older, which would add ~1.5 s to every start.
-        past = time.time() - 60
-        for path in layout.config_dir.iterdir():
-            os.utime(path, (past, past))
+        age_config_files(layout)
 
     @property
     def _stdout_path(self) -> Path:

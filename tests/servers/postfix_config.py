@@ -10,63 +10,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailyard.mailserver.postfix_config import POSTFIX_SERVICES
+from mailyard.mailserver.postfix_config import PostfixLayout as HostedPostfixLayout
+
 
 @dataclass(frozen=True)
-class PostfixLayout:
-    """Where a Postfix instance keeps its files, all below one directory."""
-
-    root: Path
-
-    @property
-    def config_dir(self) -> Path:
-        return self.root / "conf"
-
-    @property
-    def queue_dir(self) -> Path:
-        return self.root / "queue"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "postfix.log"
+class PostfixLayout(HostedPostfixLayout):
+    """Mailyard's own Postfix layout, plus the fixture's recipient map."""
 
     @property
     def recipient_map(self) -> Path:
         return self.config_dir / "virtual-mailboxes.sqlite.cf"
 
 
-# Services as in Debian's master.cf, minus chroot and the pipe transports for absent software.
-_SERVICES = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
 def render_master_cf(smtp_port: int) -> str:
-    return f"127.0.0.1:{smtp_port} inet n - n - - smtpd\n{_SERVICES}"
+    return f"127.0.0.1:{smtp_port} inet n - n - - smtpd\n{POSTFIX_SERVICES}"
 
 
 # Postfix SQL-escapes %s itself before substituting it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import dns.message
+import dns.name
 import dns.query
 import dns.rdatatype
 import dns.resolver
@@ -81,6 +82,19 @@ def test_srv_record_resolves(dns_records: DnsServer) -> None:
         993,
         "imap.example.test.",
     )
+
+
+def test_srv_target_dot_says_the_service_is_not_offered(dns_records: DnsServer) -> None:
+    with dns_records.batch():
+        dns_records.set_srv("_submissions._tcp.example.test", ".", 0)
+        dns_records.set_srv("_imaps._tcp.example.test", ".", 0, priority=0)
+        dns_records.set_srv("_imaps._tcp.example.test", "imap.example.test", 993, priority=10, weight=5)
+    resolver = _resolver(dns_records)
+    [none] = resolver.resolve("_submissions._tcp.example.test", "SRV")
+    assert (none.target, none.port) == (dns.name.root, 0)
+    answers = sorted((r.priority, r.weight, r.port, r.target.to_text()) for r in resolver.resolve(
+        "_imaps._tcp.example.test", "SRV"))
+    assert answers == [(0, 0, 0, "."), (10, 5, 993, "imap.example.test.")]
 
 
 def test_a_change_takes_effect_immediately(dns_records: DnsServer) -> None:

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from mailyard.app import create_app
 from mailyard.config import Settings
-from mailyard.mailserver.dovecot_config import DovecotPorts
-from mailyard.mailserver.managed import managed_dovecot
+from mailyard.mailserver.managed import managed_mail_server
+from mailyard.mailserver.ports import MailPorts
 from mailyard.runtime import Runtime
 from tests.servers.dnsmasq import DnsServer
 from tests.servers.tls import ThrowawayCA
@@ -106,15 +106,16 @@ async def api_factory(settings: Settings) -> AsyncIterator[ApiFactory]:
     """Start apps on the test's store, with settings overridden per call; all are stopped after the test."""
     async with AsyncExitStack() as stack:
 
-        async def start(*, mailserver: DovecotPorts | None = None, **overrides: object) -> Api:
-            """`mailserver`: also run the hosted-mail Dovecot on these ports, as `serve --mailserver` does."""
+        async def start(*, mailserver: MailPorts | None = None, **overrides: object) -> Api:
+            """`mailserver`: also run the hosted-mail Dovecot and Postfix on these ports, as `serve --mailserver`
+            does."""
             effective = settings.model_copy(update=overrides)
             runtime = await Runtime.open(effective)
             stack.push_async_callback(runtime.close)
             if mailserver is not None:
                 # A short path: Dovecot's socket names must fit in a sockaddr_un.
                 directory = stack.enter_context(server_dir("my-mx-"))
-                runtime.mailserver = managed_dovecot(effective, directory, mailserver,
+                runtime.mailserver = managed_mail_server(effective, directory, mailserver,
                                                      instance_name=directory.name)
             _, token = await runtime.tokens.create(["admin"], description="test admin")
             app = create_app(runtime)

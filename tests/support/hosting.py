@@ -3,6 +3,7 @@ create verified domains and mailboxes through the MSJ Hub API."""
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import os
 import poplib
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from mailyard.mailserver.dovecot_config import DovecotPorts
+from mailyard.mailserver.ports import MailPorts
 from tests.servers.dnsmasq import DnsServer
 from tests.servers.dovecot import require_dovecot
 from tests.servers.ports import free_ports
+from tests.servers.postfix import require_postfix
 from tests.servers.smtp_sink import SmtpSink
 from tests.servers.tls import ThrowawayCA
 from tests.support.app import Api, ApiFactory
@@ -81,9 +83,11 @@ class HostedMail:
     """A Mailyard app whose managed Dovecot serves its hosted mailboxes on loopback `ports`."""
 
     api: Api
-    ports: DovecotPorts
+    ports: MailPorts
     dns: DnsServer
     mail_root: Path
+    tls: ThrowawayCA
+    sink: SmtpSink
 
     def imap_login(self, address: str, password: str) -> None:
         """Raises imaplib.IMAP4.error when refused."""
@@ -100,11 +104,64 @@ class HostedMail:
         finally:
             pop.quit() if pop.sock else None
 
-    def submission_login(self, address: str, password: str) -> None:
+    async def submission_login(self, address: str, password: str) -> None:
         """Raises smtplib.SMTPAuthenticationError when refused."""
-        with smtplib.SMTP(LOOPBACK, self.ports.submission, timeout=10) as smtp:
-            smtp.ehlo()
+        await asyncio.to_thread(self._submission_login, address, password)
+
+    def _submission_login(self, address: str, password: str) -> None:
+        with self.submission() as smtp:
             smtp.login(address, password)
+
+    def submission(self) -> smtplib.SMTP:
+        """A connection to Postfix's submission port, after STARTTLS (AUTH is only offered then)."""
+        smtp = smtplib.SMTP(LOOPBACK, self.ports.submission, timeout=15)
+        smtp.ehlo()
+        smtp.starttls(context=self.tls.client_context())
+        smtp.ehlo()
+        return smtp
+
+    async def submit(self, address: str, password: str, message: bytes, recipients: list[str],
+                     sender: str | None = None) -> None:
+        """Send as an authenticated mailbox; raises smtplib errors on refusal. In a thread: Postfix consults
+        the milter and policy service of the app under test, which runs on this event loop."""
+        await asyncio.to_thread(self._submit, address, password, message, recipients, sender)
+
+    def _submit(self, address: str, password: str, message: bytes, recipients: list[str],
+                sender: str | None) -> None:
+        with self.submission() as smtp:
+            smtp.login(address, password)
+            smtp.sendmail(sender or address, recipients, message)
+
+    def send_inbound(self, recipients: list[str], message: bytes, sender: str = "someone@outside.test") -> None:
+        """Mail from the outside world to Postfix's SMTP port; raises smtplib errors on refusal."""
+        with smtplib.SMTP(LOOPBACK, self.ports.smtp, timeout=15) as smtp:
+            smtp.sendmail(sender, recipients, message)
+
+    def folder_messages(self, address: str, password: str, folder: str = "INBOX") -> list[bytes]:
+        """Every message in a folder, oldest first."""
+        with imaplib.IMAP4(LOOPBACK, self.ports.imap, timeout=10) as imap:
+            imap.login(address, password)
+            status, _ = imap.select(f'"{folder}"', readonly=True)
+            assert status == "OK", folder
+            _, data = imap.uid("SEARCH", "ALL")
+            found = []
+            for uid in data[0].split():
+                _, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+                found.append(parts[0][1])
+            return found
+
+    async def wait_for_message(self, address: str, password: str, marker: str, folder: str = "INBOX",
+                               timeout: float = 15.0) -> bytes:
+        """The first message of `folder` containing `marker`, waiting for it to arrive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for message in await asyncio.to_thread(self.folder_messages, address, password, folder):
+                if marker.encode() in message:
+                    return message
+            if loop.time() > deadline:
+                raise AssertionError(f"no message with {marker!r} in {address}'s {folder}")
+            await asyncio.sleep(0.1)
 
     def deliver(self, recipient: str, message: bytes) -> None:
         """LMTP delivery; raises smtplib.SMTPRecipientsRefused when Dovecot refuses the recipient."""
@@ -122,10 +179,20 @@ def mail_root() -> Iterator[Path]:
 async def hosted(api_factory: ApiFactory, dns_records: DnsServer, test_ca: ThrowawayCA, mail_root: Path,
                  smtp_sink: SmtpSink) -> HostedMail:
     require_dovecot()
-    imap, pop3, submission, lmtp, sieve = free_ports(5)
-    ports = DovecotPorts(imap=imap, imaps=0, pop3=pop3, pop3s=0, submission=submission, lmtp=lmtp, sieve=sieve)
+    require_postfix()
+    imap, pop3, lmtp, sieve, smtp, submission, internal, milter, policy, hook = free_ports(10)
+    ports = MailPorts(imap=imap, imaps=0, pop3=pop3, pop3s=0, lmtp=lmtp, sieve=sieve, smtp=smtp,
+                      submission=submission, internal=internal)
     api = await api_factory(mailserver=ports, mail_hostname=MAIL_HOST, mail_root=mail_root,
                             mail_tls_cert=test_ca.cert_path, mail_tls_key=test_ca.key_path,
-                            mail_relay=f"{LOOPBACK}:{smtp_sink.port}")
+                            mail_relay=f"{LOOPBACK}:{smtp}", mail_outbound_relay=f"{LOOPBACK}:{smtp_sink.port}",
+                            milter_port=milter, policy_port=policy, hook_port=hook)
     assert os.path.isdir(mail_root)
-    return HostedMail(api, ports, dns_records, mail_root)
+    return HostedMail(api, ports, dns_records, mail_root, test_ca, smtp_sink)
+
+
+def message(subject: str, sender: str = "someone@outside.test", to: str = "x@customer.test", body: str = "Hello",
+            headers: str = "") -> bytes:
+    """A small RFC 5322 message; `subject` doubles as the marker tests look for."""
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@outside.test>\r\n"
+            f"Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n{headers}\r\n{body}\r\n").encode()

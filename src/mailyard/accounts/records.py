@@ -1,4 +1,5 @@
-"""The `accounts` table: one row per connected account. Secrets live in one encrypted column."""
+"""Tables of connected accounts: one row per account (secrets in one encrypted column) and the used
+hosted-form links."""
 
 from __future__ import annotations
 
@@ -48,3 +49,13 @@ class AccountRecord(Base):
         Index("ix_accounts_tenant_id", "tenant", "id"),
         Index("ix_accounts_id_search", "id", "search"),
     )
+
+
+class FormLinkUseRecord(Base):
+    """A hosted authentication form link that has been completed: links work once."""
+
+    __tablename__ = "form_link_uses"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

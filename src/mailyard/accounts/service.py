@@ -9,7 +9,7 @@ import string
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailyard.accounts import codec
@@ -17,7 +17,7 @@ from mailyard.accounts.config import AccountConfig, AccountPage, AccountSummary,
 from mailyard.accounts.model import AccountCreate, AccountFields, AccountUpdate
 from mailyard.accounts.records import AccountRecord
 from mailyard.accounts.rules import check_new_account
-from mailyard.accounts.states import AccountState
+from mailyard.accounts.states import ERROR_STATES, AccountState
 from mailyard.errors import conflict, invalid, not_found
 from mailyard.events.outbox import NewEvent, write_events
 from mailyard.events.types import EventType
@@ -120,6 +120,20 @@ class AccountService:
             accounts=[AccountSummary(*row) for row in rows],
             total=total, page=page, pages=math.ceil(total / page_size) if total else 0,
         )
+
+    async def needing_attention(self, limit: int = 20) -> list[AccountSummary]:
+        """Accounts in an error state, or retrying after one (a failing account passes through
+        `connecting` on every retry and would otherwise drop off the list between attempts)."""
+        retrying = (AccountState.INIT.value, AccountState.CONNECTING.value)
+        condition = or_(AccountRecord.state.in_([s.value for s in ERROR_STATES]),
+                        and_(AccountRecord.state.in_(retrying), AccountRecord.last_error.is_not(None),
+                             AccountRecord.disabled.is_(False)))
+        rows = await self.db.read(
+            select(AccountRecord.id, AccountRecord.name, AccountRecord.email, AccountRecord.state,
+                   AccountRecord.sync_time, AccountRecord.last_error)
+            .where(condition).order_by(AccountRecord.updated_at.desc()).limit(limit)
+        )
+        return [AccountSummary(*row) for row in rows]
 
     async def count_by_state(self) -> dict[str, int]:
         rows = await self.db.read(select(AccountRecord.state, func.count()).group_by(AccountRecord.state))

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailyard.dialects.registry import dialect_for
@@ -54,32 +54,36 @@ def _pydantic_message(error: dict[str, Any]) -> str:
 
 
 def validation_to_error(exc: RequestValidationError) -> MailyardError:
-    errors = [FieldError(field_path(e.get("loc", ())), _pydantic_message(e)) for e in exc.errors()]
+    errors = [
+        # A JSON syntax error's location is the byte offset, not a field: it is the body that is wrong.
+        FieldError("body" if e.get("type") == "json_invalid" else field_path(e.get("loc", ())), _pydantic_message(e))
+        for e in exc.errors()
+    ]
     return invalid_fields(errors or [FieldError("body", "is invalid")])
 
 
-def render(request: Request, error: MailyardError) -> JSONResponse:
+def render(request: Request, error: MailyardError) -> Response:
     return dialect_for(request.url.path).render_error(error)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(MailyardError)
-    async def _mailyard(request: Request, exc: MailyardError) -> JSONResponse:
+    async def _mailyard(request: Request, exc: MailyardError) -> Response:
         return render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         return render(request, validation_to_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         kind = _HTTP_KINDS.get(exc.status_code, ErrorKind.VALIDATION)
         message = "Route not found" if exc.status_code == 404 else str(exc.detail)
         code = "NotFound" if exc.status_code == 404 else message.replace(" ", "")
         return render(request, MailyardError(kind, message, code, status=exc.status_code))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # Log the type and route only: exception text may echo request data.
         log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__,
                   exc_info=log.isEnabledFor(logging.DEBUG))

@@ -1,4 +1,4 @@
-"""The `mailyard` command: serve, migrate, config, token, secret, mailserver."""
+"""The `mailyard` command: serve, migrate, config, token, secret, mailserver, admin."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mailyard import __version__
-from mailyard.cli import mailserver, secret, serve, store, tokens
+from mailyard.cli import admin, mailserver, secret, serve, store, tokens
 from mailyard.cli.common import CommandError
 
 
@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailyard", description="Mailyard email accounts platform")
     parser.add_argument("--version", action="version", version=f"mailyard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, store, tokens, secret, mailserver):
+    for module in (serve, store, tokens, secret, mailserver, admin):
         module.register(commands)
     return parser
 

@@ -1,4 +1,4 @@
-"""`mailyard mailserver config`: render the Dovecot configuration that serves hosted mailboxes."""
+"""`mailyard mailserver config`: render the Dovecot and Postfix configurations that serve hosted mail."""
 
 from __future__ import annotations
 
@@ -7,45 +7,47 @@ from pathlib import Path
 from typing import Any
 
 from mailyard.cli.common import CommandError, load_settings
-from mailyard.mailserver.dovecot_config import DovecotPorts
-
-_PORTS = (("imap", 143), ("imaps", 993), ("pop3", 110), ("pop3s", 995), ("submission", 587), ("lmtp", 24),
-          ("sieve", 4190))
+from mailyard.mailserver.ports import PORT_NAMES, MailPorts
 
 
 def add_port_arguments(parser: argparse.ArgumentParser) -> None:
-    for name, default in _PORTS:
+    defaults = MailPorts()
+    for name in PORT_NAMES:
         parser.add_argument(f"--{name}-port", type=int, metavar="N",
-                            help=f"{name} port of the mail server (default {default}; 0 turns it off)")
+                            help=f"{name} port (default {getattr(defaults, name)}; 0 turns it off)")
 
 
-def ports_from(args: argparse.Namespace) -> DovecotPorts:
+def ports_from(args: argparse.Namespace) -> MailPorts:
     values: dict[str, int] = {}
-    for name, _default in _PORTS:
+    for name in PORT_NAMES:
         port = getattr(args, f"{name}_port")
         if port is not None:
             if not 0 <= port <= 65535:
                 raise CommandError(f"--{name}-port must be between 0 and 65535", 2)
             values[name] = port
-    return DovecotPorts(**values)
+    return MailPorts(**values)
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("mailserver", help="mail server configuration")
     sub = parser.add_subparsers(dest="mailserver_command", required=True, metavar="SUBCOMMAND")
-    config = sub.add_parser("config", help="render dovecot.conf (and its SQL files) reading this store")
+    config = sub.add_parser("config", help="render Dovecot and Postfix configurations reading this store")
     config.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
     add_port_arguments(config)
     config.set_defaults(handler=render)
 
 
 def render(args: argparse.Namespace) -> int:
-    from mailyard.mailserver.managed import render_for
+    from mailyard.mailserver.render import render_mail_servers
 
     settings = load_settings()
     try:
-        layout = render_for(settings, args.out, ports_from(args))
+        layout = render_mail_servers(settings, args.out, ports_from(args))
     except (KeyError, ValueError, OSError) as exc:
         raise CommandError(f"cannot render the mail server configuration: {exc}", 2) from None
-    print(f"wrote {layout.config}\nstart it with: dovecot -F -c {layout.config}")
+    print(f"wrote {layout.dovecot.config} and {layout.postfix.config_dir}\n"
+          f"start them with: dovecot -F -c {layout.dovecot.config}\n"
+          f"                 MAIL_CONFIG={layout.postfix.config_dir} /usr/lib/postfix/sbin/master "
+          f"-c {layout.postfix.config_dir} -d   (or: postfix -c {layout.postfix.config_dir} start)\n"
+          "Mailyard (serve with MAILYARD_MAIL_SERVICES=true) provides the milter, policy and webhook-copy services.")
     return 0

@@ -12,7 +12,7 @@ import uvicorn
 from mailyard.app import create_app
 from mailyard.cli.common import load_settings, open_runtime
 from mailyard.cli.mailserver import add_port_arguments, ports_from
-from mailyard.mailserver.managed import managed_dovecot
+from mailyard.mailserver.managed import managed_mail_server
 from mailyard.observability.logging import configure
 
 
@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--host", help="listen address (default MAILYARD_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default MAILYARD_PORT or 3000)")
     parser.add_argument("--mailserver", action="store_true",
-                        help="also run Dovecot for hosted mailboxes as a managed child process")
+                        help="also run Dovecot and Postfix for hosted mail as managed child processes")
     parser.add_argument("--mailserver-dir", type=Path, metavar="DIR",
                         help="where its configuration and runtime files go (default DATA_DIR/mailserver)")
     add_port_arguments(parser)
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         runtime = await open_runtime(settings)
         if args.mailserver:
-            runtime.mailserver = managed_dovecot(settings, args.mailserver_dir or settings.data_dir / "mailserver",
+            runtime.mailserver = managed_mail_server(settings, args.mailserver_dir or settings.data_dir / "mailserver",
                                                  ports)
         app = create_app(runtime, owns_runtime=True)
         config = uvicorn.Config(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from mailyard.errors import ErrorKind, MailyardError
 
@@ -40,7 +40,7 @@ def reason(status: int) -> str:
 class Dialect:
     name: str
     prefix: str
-    render_error: Callable[[MailyardError], JSONResponse]
+    render_error: Callable[[MailyardError], Response]
 
 
 _DIALECTS: list[Dialect] = []

@@ -27,7 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,10 +61,25 @@ class DeliveryOptions:
     prune_interval: float = 3600.0
 
 
+# Events of a hosted domain's message route live in the outbox under the account "domain:<name>".
+ROUTE_PREFIX = "domain:"
+
+
+@dataclass(frozen=True)
+class Route:
+    url: str | None
+    secret: str | None
+
+
+RouteLookup = Callable[[str], Awaitable[Route | None]]
+
+
 class WebhookDispatcher:
-    def __init__(self, db: Database, settings: SettingsService, options: DeliveryOptions) -> None:
+    def __init__(self, db: Database, settings: SettingsService, options: DeliveryOptions,
+                 routes: RouteLookup | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.routes = routes
         self.options = options
         self.backoff = Backoff(base=options.retry_base, cap=options.retry_cap)
         self._wakeup = asyncio.Event()
@@ -161,7 +177,7 @@ class WebhookDispatcher:
         """Webhooks are off: every due event of an account that is not waiting on a retry is skipped."""
         waiting = select(_EVENTS.c.account).where(_EVENTS.c.status == PENDING, _EVENTS.c.next_attempt_at > now)
         conditions: list[Any] = [_EVENTS.c.status == PENDING, _EVENTS.c.next_attempt_at <= now,
-                                 _EVENTS.c.account.not_in(waiting)]
+                                 _EVENTS.c.account.not_in(waiting), _EVENTS.c.account.not_like(f"{ROUTE_PREFIX}%")]
         if self._inflight:
             conditions.append(_EVENTS.c.account.not_in(list(self._inflight)))
         async with self.db.transaction() as session:
@@ -191,12 +207,16 @@ class WebhookDispatcher:
                 ).order_by(_EVENTS.c.id).limit(self.options.batch))
                 if not rows or rows[0].next_attempt_at > utcnow():
                     return
-                override = await self.db.read_scalar(
+                route = await self._route(account)
+                override = None if route else await self.db.read_scalar(
                     select(AccountRecord.webhooks).where(AccountRecord.id == account))
                 skipped: list[int] = []
                 for row in rows:
                     settings = await self.settings.webhook_settings()
-                    url = payload.target(settings, override, row.event)
+                    if route is not None:
+                        url, settings = route.url, replace(settings, service_secret=route.secret)
+                    else:
+                        url = payload.target(settings, override, row.event)
                     if url is None:
                         skipped.append(row.id)
                         continue
@@ -213,6 +233,13 @@ class WebhookDispatcher:
         finally:
             self._inflight.pop(account, None)
             self._wakeup.set()
+
+    async def _route(self, account: str) -> Route | None:
+        """A hosted domain's own webhook (webhook_then_store): its URL and secret, whatever the global settings.
+        A domain whose route is gone gets an empty URL, so its events are skipped, not retried."""
+        if self.routes is None or not account.startswith(ROUTE_PREFIX):
+            return None
+        return await self.routes(account.removeprefix(ROUTE_PREFIX)) or Route(None, None)
 
     async def _deliver(self, row: Any, url: str, settings: WebhookSettings) -> bool:
         """POST one event; False when it failed and was scheduled for a retry (the account must wait)."""

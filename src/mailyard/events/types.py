@@ -19,3 +19,5 @@ class EventType(StrEnum):
     ACCOUNT_ADDED = "accountAdded"
     ACCOUNT_INITIALIZED = "accountInitialized"
     ACCOUNT_DELETED = "accountDeleted"
+    # Hosted side: a message a webhook_then_store domain received (sent to the domain's own webhook).
+    MESSAGE_RECEIVED = "messageReceived"

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, text
 
 from mailyard.errors import invalid
 from mailyard.hosting.login_rules import FROM_SQL, denial_case
+from mailyard.hosting.names import login_address
 from mailyard.hosting.settings import MailboxSettings, settings_from_json
 from mailyard.security import totp
 from mailyard.security.passwords import verify_password
@@ -77,7 +78,7 @@ class AuthChecker:
         unknown = sorted(set(body) - {"address", "password", "service", "remote_ip", "otp"})
         if unknown:
             raise invalid(unknown[0], "is not a recognised field")
-        address = (text_field(body, "address", limit=320) or "").strip().lower()
+        address = login_address(text_field(body, "address", limit=320) or "")
         password = text_field(body, "password") or ""
         service = text_field(body, "service", limit=32)
         if service not in SERVICES:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailyard.errors import MailyardError, conflict, forbidden, invalid, not_found
 from mailyard.hosting.dkim import generate_dkim_key
@@ -23,7 +24,7 @@ from mailyard.hosting.dns_check import RecordCheck, all_required_found, check_re
 from mailyard.hosting.dns_records import DnsRecord, new_verification_token, records_for
 from mailyard.hosting.listener import HostingListener, NoListener
 from mailyard.hosting.names import domain_name
-from mailyard.hosting.records import HostedDomainRecord, HostedMailboxRecord, QuotaUsageRecord
+from mailyard.hosting.records import HostedAliasRecord, HostedDomainRecord, HostedMailboxRecord, QuotaUsageRecord
 from mailyard.hosting.tenancy import acting_user
 from mailyard.security.secretbox import SecretBox
 from mailyard.security.tokens import Principal
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 
 DOMAIN_STATUSES = ("pending", "active", "suspended")
 DKIM_SELECTOR = "mailyard"
+
+
+async def hand_on_default(session: AsyncSession, user_id: str) -> None:
+    """The user's default mailbox is gone: their oldest remaining mailbox (if any) takes over."""
+    heir = await session.scalar(select(HostedMailboxRecord).where(HostedMailboxRecord.user_id == user_id)
+                                .order_by(HostedMailboxRecord.id).limit(1))
+    if heir is not None:
+        heir.is_default = True
 
 
 def domain_not_found() -> MailyardError:
@@ -52,6 +61,9 @@ class DomainView:
     checked_at: datetime | None
     verified_at: datetime | None
     created_at: datetime
+    forward_mode: str = "store"
+    webhook_url: str | None = None
+    webhook_secret_set: bool = False
     mailboxes: int | None = None
 
 
@@ -80,6 +92,8 @@ class DomainService:
             id=row.id, domain=row.name, user_id=row.user_id, organization_id=row.organization_id,
             status=row.status, records=self._records(row), checks=row.dns_checks, checked_at=row.checked_at,
             verified_at=row.verified_at, created_at=row.created_at, mailboxes=mailboxes,
+            forward_mode=row.forward_mode or "store", webhook_url=row.webhook_url,
+            webhook_secret_set=row.webhook_secret is not None,
         )
 
     async def _row(self, name: object, user_id: str) -> Any:
@@ -125,6 +139,29 @@ class DomainService:
         )
         return [self._view(row) for row in rows]
 
+    async def list_all(self, *, limit: int, offset: int) -> list[DomainView]:
+        """Every user's domains with their mailbox counts: the operator's view (the dashboard)."""
+        counts = (select(HostedMailboxRecord.domain_id, func.count().label("n"))
+                  .group_by(HostedMailboxRecord.domain_id).subquery())
+        rows = await self.db.read(
+            select(HostedDomainRecord.__table__, counts.c.n)
+            .outerjoin(counts, counts.c.domain_id == HostedDomainRecord.id)
+            .order_by(HostedDomainRecord.name).limit(limit).offset(offset)
+        )
+        return [self._view(row, mailboxes=row.n or 0) for row in rows]
+
+    async def owner(self, name: object) -> str:
+        """The `user_id` a domain belongs to, for operator actions that have no user of their own."""
+        try:
+            normalized = domain_name(name)
+        except MailyardError:
+            raise domain_not_found() from None
+        user_id = await self.db.read_scalar(
+            select(HostedDomainRecord.user_id).where(HostedDomainRecord.name == normalized))
+        if user_id is None:
+            raise domain_not_found()
+        return str(user_id)
+
     async def info(self, principal: Principal | None, name: object, user_id: object) -> DomainView:
         row = await self._row(name, acting_user(principal, user_id))
         count = await self.db.read_scalar(
@@ -144,17 +181,22 @@ class DomainService:
             raise invalid("force", "must be a boolean")
         row = await self._row(body.get("domain"), user_id)
         async with self.db.transaction() as session:
-            addresses = list(await session.scalars(
-                select(HostedMailboxRecord.address).where(HostedMailboxRecord.domain_id == row.id)
-            ))
+            mailboxes = (await session.execute(
+                select(HostedMailboxRecord.address, HostedMailboxRecord.user_id, HostedMailboxRecord.is_default)
+                .where(HostedMailboxRecord.domain_id == row.id)
+            )).all()
+            addresses = [mailbox.address for mailbox in mailboxes]
             if addresses and not force:
                 raise conflict(
                     f"Domain {row.name} still has {len(addresses)} mailbox(es); delete them or pass force: true",
                     "DomainNotEmpty",
                 )
             await session.execute(delete(QuotaUsageRecord).where(QuotaUsageRecord.username.in_(addresses)))
+            await session.execute(delete(HostedAliasRecord).where(HostedAliasRecord.domain_id == row.id))
             await session.execute(delete(HostedMailboxRecord).where(HostedMailboxRecord.domain_id == row.id))
             await session.execute(delete(HostedDomainRecord).where(HostedDomainRecord.id == row.id))
+            for owner in {mailbox.user_id for mailbox in mailboxes if mailbox.is_default}:
+                await hand_on_default(session, owner)
         if addresses:
             self.listener.mailboxes_removed(addresses)
         return self._view(row, mailboxes=0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mailyard.hosting.settings import MailboxSettings, settings_to_json
+from mailyard.hosting.sieve import render_sieve
 
 # Which per-service switch turns off which protocol name (Dovecot's %s, or what /v2/auth/check is told).
 _OFF_WHEN_SET = {
@@ -40,6 +42,21 @@ def disabled_services(settings: MailboxSettings) -> str:
 
 def allow_nets_column(settings: MailboxSettings) -> str | None:
     return ",".join(settings.allow_nets) if settings.allow_nets else None
+
+
+DEFAULT_BOUNCE = "This mailbox does not accept messages"
+
+
+def bounce_reply(settings: MailboxSettings) -> str | None:
+    """Postfix's access-table answer for bounce_mail: refused at RCPT time with the mailbox's message."""
+    return f"REJECT {settings.bounce_msg or DEFAULT_BOUNCE}" if settings.bounce_mail else None
+
+
+def sieve_columns(settings: MailboxSettings, address: str) -> tuple[str, str]:
+    """The Sieve script Dovecot runs for this mailbox and its id (a digest: Pigeonhole caches compiled
+    scripts by id, so a new text must come with a new id). Every mailbox has one; "keep" does nothing."""
+    script = render_sieve(settings, address) or "keep;\n"
+    return hashlib.sha256(script.encode()).hexdigest()[:32], script
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailyard.errors import FieldError, MailyardError, conflict, invalid, invalid_fields, not_found
-from mailyard.hosting.domains import DomainService
+from mailyard.hosting.domains import DomainService, hand_on_default
 from mailyard.hosting.listener import HostingListener, NoListener
 from mailyard.hosting.mailbox_passwords import NewPassword, expiry, prepare_password, store_password
-from mailyard.hosting.mailbox_views import MailboxView, QuotaUsage, allow_nets_column, disabled_services
+from mailyard.hosting.mailbox_views import (
+    MailboxView,
+    QuotaUsage,
+    allow_nets_column,
+    bounce_reply,
+    disabled_services,
+    sieve_columns,
+)
 from mailyard.hosting.names import local_part as valid_local_part
 from mailyard.hosting.password_policy import PasswordPolicy
-from mailyard.hosting.records import HostedDomainRecord, HostedMailboxRecord, QuotaUsageRecord
+from mailyard.hosting.records import HostedAliasRecord, HostedDomainRecord, HostedMailboxRecord, QuotaUsageRecord
 from mailyard.hosting.settings import (
     SETTING_FIELDS,
     MailboxSettings,
@@ -87,11 +94,13 @@ def _settings_changes(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _apply_derived(record: HostedMailboxRecord, settings: MailboxSettings) -> None:
-    """Copy what the mail server's SQL needs out of the settings into plain columns."""
+    """Copy what the mail servers' SQL needs out of the settings into plain columns."""
     record.settings = settings_to_json(settings)
     record.disabled_services = disabled_services(settings)
     record.allow_nets = allow_nets_column(settings)
     record.quota_bytes = settings.max_email_quota
+    record.bounce_reply = bounce_reply(settings)
+    record.sieve_id, record.sieve_script = sieve_columns(settings, record.address)
 
 
 def _access(record: HostedMailboxRecord) -> tuple[Any, ...]:
@@ -156,6 +165,17 @@ class MailboxService:
             raise mailbox_not_found() from None
         return await self._read(number, uid)
 
+    async def owner(self, mailbox_id: object) -> str:
+        """The `user_id` a mailbox belongs to, for operator actions that have no user of their own."""
+        try:
+            number = _id(mailbox_id)
+        except MailyardError:
+            raise mailbox_not_found() from None
+        user_id = await self.db.read_scalar(select(HostedMailboxRecord.user_id).where(HostedMailboxRecord.id == number))
+        if user_id is None:
+            raise mailbox_not_found()
+        return str(user_id)
+
     async def list(self, principal: Principal | None, user_id: object, *, domain: object = None,
                    limit: int, offset: int) -> MailboxPage:
         uid = acting_user(principal, user_id)
@@ -196,8 +216,9 @@ class MailboxService:
         _apply_derived(record, settings)
         try:
             async with self.db.transaction() as session:
-                if await session.scalar(select(HostedMailboxRecord.id).where(HostedMailboxRecord.address == address)):
-                    raise conflict(f"{address} already exists", "EmailAccountExists")
+                for model in (HostedMailboxRecord, HostedAliasRecord):
+                    if await session.scalar(select(model.id).where(model.address == address)):
+                        raise conflict(f"{address} already exists", "EmailAccountExists")
                 # The first mailbox of a user is their default one.
                 record.is_default = not await session.scalar(
                     select(HostedMailboxRecord.id).where(HostedMailboxRecord.user_id == uid).limit(1)
@@ -289,12 +310,6 @@ class MailboxService:
             await session.execute(delete(QuotaUsageRecord).where(QuotaUsageRecord.username == record.address))
             await session.flush()
             if record.is_default:
-                # Another mailbox of the user (the oldest) takes over as default.
-                heir = await session.scalar(
-                    select(HostedMailboxRecord).where(HostedMailboxRecord.user_id == uid)
-                    .order_by(HostedMailboxRecord.id).limit(1)
-                )
-                if heir is not None:
-                    heir.is_default = True
+                await hand_on_default(session, uid)
         self.listener.mailboxes_removed([view.address])
         return view

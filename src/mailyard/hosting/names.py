@@ -40,3 +40,16 @@ def local_part(value: object, field: str = "local_part") -> str:
     if not _LOCAL_PART.match(name) or ".." in name:
         raise invalid(field, "may only contain letters, digits and . _ + - (not at the start or end, no '..')")
     return name
+
+
+def login_address(value: str) -> str:
+    """An address as mailboxes are stored: lower-case, the domain IDNA-encoded (so `info@Bücher.de` and
+    `info@xn--bcher-kva.de` are the same mailbox). Unparseable input comes back lower-cased, to match nothing."""
+    local, at, domain = value.strip().lower().rpartition("@")
+    if not at:
+        return value.strip().lower()
+    try:
+        domain = domain.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return value.strip().lower()
+    return f"{local}@{domain}"

@@ -15,6 +15,7 @@ from typing import Any
 from mailyard.errors import forbidden, invalid
 from mailyard.hosting.auth_check import AuthChecker, text_field
 from mailyard.hosting.mailbox_passwords import prepare_password, store_password
+from mailyard.hosting.names import login_address
 from mailyard.hosting.password_policy import PasswordPolicy
 from mailyard.hosting.records import HostedMailboxRecord
 from mailyard.hosting.settings import settings_from_json, settings_to_json
@@ -43,7 +44,7 @@ class PasswordChanger:
         unknown = sorted(set(body) - _FIELDS)
         if unknown:
             raise invalid(unknown[0], "is not a recognised field")
-        address = (text_field(body, "address", limit=320) or "").strip().lower()
+        address = login_address(text_field(body, "address", limit=320) or "")
         current = text_field(body, "password") or ""
         row = await self.checker.verified(principal, address, current, "webmail")
         if row is None:

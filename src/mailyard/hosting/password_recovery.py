@@ -22,6 +22,7 @@ from mailyard.errors import invalid
 from mailyard.hosting.auth_check import text_field
 from mailyard.hosting.login_rules import FROM_SQL, denial_case
 from mailyard.hosting.mailbox_passwords import prepare_password, store_password
+from mailyard.hosting.names import login_address
 from mailyard.hosting.password_policy import PasswordPolicy
 from mailyard.hosting.records import HostedMailboxRecord, RecoveryCodeRecord
 from mailyard.hosting.settings import settings_from_json, settings_to_json
@@ -65,7 +66,7 @@ class PasswordRecovery:
         unknown = sorted(set(body) - {"address"})
         if unknown:
             raise invalid(unknown[0], "is not a recognised field")
-        address = (text_field(body, "address", limit=320) or "").strip().lower()
+        address = login_address(text_field(body, "address", limit=320) or "")
         row = await self._mailbox(principal, address)
         if row is None:
             return
@@ -93,7 +94,7 @@ class PasswordRecovery:
         unknown = sorted(set(body) - {"address", "code", "new_password", "new_password_confirmation"})
         if unknown:
             raise invalid(unknown[0], "is not a recognised field")
-        address = (text_field(body, "address", limit=320) or "").strip().lower()
+        address = login_address(text_field(body, "address", limit=320) or "")
         code = (text_field(body, "code", limit=64) or "").strip()
         row = await self._mailbox(principal, address)
         settings = settings_from_json(row.settings or {}) if row is not None else None

@@ -31,6 +31,9 @@ class HostedDomainRecord(Base):
     dkim_private_key: Mapped[str] = encrypted_column()
     dkim_public_key: Mapped[str] = mapped_column(Text)
     dns_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    forward_mode: Mapped[str] = mapped_column(String(32), default="store")
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = encrypted_column(nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -61,10 +64,42 @@ class HostedMailboxRecord(Base):
     # Comma-separated networks in Dovecot's `allow_nets` form; NULL when unrestricted.
     allow_nets: Mapped[str | None] = mapped_column(Text)
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Postfix's access-table answer for bounce_mail ("REJECT <bounce_msg>"); NULL when mail is accepted.
+    bounce_reply: Mapped[str | None] = mapped_column(Text)
+    # The Sieve script Dovecot runs at delivery (read through its SQL dict); the id changes with the text.
+    sieve_id: Mapped[str] = mapped_column(String(64), default="")
+    sieve_script: Mapped[str] = mapped_column(Text, default="")
     otp_secret: Mapped[str | None] = encrypted_column(nullable=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HostedAliasRecord(Base):
+    """An alias address of a hosted domain, delivering to up to 20 destinations (inside or outside it)."""
+
+    __tablename__ = "hosted_aliases"
+    __table_args__ = (Index("ix_hosted_aliases_domain_id_name", "domain_id", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("hosted_domains.id"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    destinations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "a@x.test,b@y.test": the form Postfix's virtual_alias_maps answers with.
+    destinations_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboundCountRecord(Base):
+    """Messages a mailbox submitted per UTC day, counted by the Postfix policy service (outbound_limit)."""
+
+    __tablename__ = "hosted_outbound_counts"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PasswordHistoryRecord(Base):

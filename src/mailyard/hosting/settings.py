@@ -124,7 +124,8 @@ def _time_zone(value: str) -> str:
     return value
 
 
-def _email_address(value: str) -> str:
+def normalize_email(value: str) -> str:
+    """A valid address with its domain lower-cased and IDNA-encoded; raises a validation error otherwise."""
     # The domain is stored lower-cased and IDNA-encoded, as mail routing compares it.
     text = value.strip()
     local, at, domain = text.rpartition("@")
@@ -180,7 +181,7 @@ def _unique_at_most(limit: int) -> Callable[[list[str]], list[str]]:
 Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_single_line)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
-Email = Annotated[str, AfterValidator(_email_address)]
+Email = Annotated[str, AfterValidator(normalize_email)]
 Tags = Annotated[list[Annotated[str, AfterValidator(_tag)]], AfterValidator(_unique_at_most(MAX_TAGS))]
 Forwards = Annotated[list[Email], AfterValidator(_unique_at_most(MAX_FORWARDS))]
 Nets = Annotated[list[Annotated[str, AfterValidator(_network)]], AfterValidator(_unique_at_most(MAX_ALLOW_NETS))]

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import os
 import pwd
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailyard.mailserver.dovecot_sql import SqlConnection, render_dict_conf, render_sql_conf
+from mailyard.mailserver.ports import MailPorts
 
 # The one namespace, with the special-use folders every new mailbox gets (and clients look for).
 MAILBOX_NAMESPACE = "namespace inbox {\n  inbox = yes\n  separator = /\n" + "".join(
     f"  mailbox {name} {{\n    special_use = \\{name}\n    auto = subscribe\n  }}\n"
     for name in ("Drafts", "Sent", "Trash", "Junk")
 ) + "}\n"
-
-
-@dataclass(frozen=True)
-class DovecotPorts:
-    imap: int = 143
-    imaps: int = 993
-    pop3: int = 110
-    pop3s: int = 995
-    submission: int = 587
-    lmtp: int = 24
-    sieve: int = 4190
 
 
 @dataclass(frozen=True)
@@ -41,10 +31,10 @@ class DovecotOptions:
     mail_user: str = "mail"
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    relay_host: str = "127.0.0.1"
-    relay_port: int = 25
     instance_name: str = "mailyard"
-    ports: DovecotPorts = DovecotPorts()
+    ports: MailPorts = field(default_factory=MailPorts)
+    # The Postfix user, allowed on the auth socket Postfix's submission service authenticates through.
+    postfix_user: str = "postfix"
 
 
 @dataclass(frozen=True)
@@ -85,7 +75,8 @@ def mail_ids(user: str) -> tuple[int, int]:
 
 def _listener(name: str, listen: str, port: int, ssl: bool = False) -> str:
     if port <= 0:
-        return ""  # port 0: this listener is off
+        # Dovecot has built-in listeners (imaps on 993 ...): naming one with port 0 is what turns it off.
+        return f"  inet_listener {name} {{\n    port = 0\n  }}\n"
     return f"  inet_listener {name} {{\n    address = {listen}\n    port = {port}\n" + \
         ("    ssl = yes\n" if ssl else "") + "  }\n"
 
@@ -123,7 +114,7 @@ state_dir = {layout.state_dir}
 log_path = {layout.log}
 info_log_path = {layout.log}
 listen = {listen}
-protocols = imap pop3 lmtp submission sieve
+protocols = imap pop3 lmtp sieve
 hostname = {options.hostname}
 postmaster_address = postmaster@{options.hostname}
 shutdown_clients = yes
@@ -139,15 +130,18 @@ mail_plugins = $mail_plugins quota quota_clone
 
 {MAILBOX_NAMESPACE}
 dict {{
-  quotausage = {driver}:{layout.dict_config}
+  mailyard = {driver}:{layout.dict_config}
 }}
 plugin {{
   quota = count:User quota
   quota_vsizes = yes
   # No grace: a message that would take the mailbox past max_email_quota is refused (Dovecot allows 10%).
   quota_grace = 0%%
-  quota_clone_dict = proxy::quotausage
-  sieve = file:~/sieve;active=~/.dovecot.sieve
+  quota_clone_dict = proxy::mailyard
+  # The script Mailyard renders from the mailbox's settings, read from the store through the dict.
+  sieve = dict:proxy::mailyard;name=active;bindir=~/.sieve-bin
+  # A mailbox may have 20 forwards; Pigeonhole allows 4 redirects by default (then forwards nothing).
+  sieve_max_redirects = 20
 }}
 protocol imap {{
   mail_plugins = $mail_plugins imap_quota
@@ -155,23 +149,28 @@ protocol imap {{
 protocol lmtp {{
   mail_plugins = $mail_plugins sieve
 }}
+# Sieve redirects and vacation replies leave through Postfix's loopback-only internal listener, which signs
+# them (DKIM) like submitted mail; without it, through the SMTP port (Postfix relays for loopback clients).
+submission_host = 127.0.0.1:{ports.internal or ports.smtp or 25}
 # Over-quota recipients are refused at RCPT time, so the sender learns at once (552).
 lmtp_rcpt_check_quota = yes
 
-submission_relay_host = {options.relay_host}
-submission_relay_port = {options.relay_port}
-submission_relay_trusted = no
-
 service imap-login {{
-{_listener("imap", listen, ports.imap)}{_listener("imaps", listen, ports.imaps, True) if tls else ""}}}
+{_listener("imap", listen, ports.imap)}{_listener("imaps", listen, ports.imaps if tls else 0, True)}}}
 service pop3-login {{
-{_listener("pop3", listen, ports.pop3)}{_listener("pop3s", listen, ports.pop3s, True) if tls else ""}}}
-service submission-login {{
-{_listener("submission", listen, ports.submission)}}}
+{_listener("pop3", listen, ports.pop3)}{_listener("pop3s", listen, ports.pop3s if tls else 0, True)}}}
 service managesieve-login {{
 {_listener("sieve", listen, ports.sieve)}}}
 service lmtp {{
 {_listener("lmtp", listen, ports.lmtp)}}}
+# Postfix's submission service authenticates its clients here (smtpd_sasl_type = dovecot).
+service auth {{
+  unix_listener auth-postfix {{
+    mode = 0660
+    user = {options.postfix_user}
+    group = {options.postfix_user}
+  }}
+}}
 # The dict process writes quota usage into the store, which only root may write; mail processes
 # (running as the mail user) reach it through this socket.
 service dict {{

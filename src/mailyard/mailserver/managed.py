@@ -1,8 +1,8 @@
-"""Dovecot as a child process of `mailyard serve --mailserver`: rendered, started, watched, stopped.
+"""Dovecot and Postfix as child processes of `mailyard serve --mailserver`: started, stopped with it.
 
-The master runs in the foreground (`dovecot -F`) in its own process group, so stopping Mailyard stops
-every Dovecot process with it. Mail keeps being served by the same files if an operator runs that
-configuration under their own supervisor instead.
+Each master runs in the foreground (`dovecot -F`, Postfix's `master -d`) as the leader of its own
+process group, so stopping Mailyard stops every mail-server process with it. The same rendered files
+serve under an operator's own supervisor instead.
 """
 
 from __future__ import annotations
@@ -12,44 +12,23 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mailyard.config import Settings
-from mailyard.mailserver.dovecot_config import (
-    DovecotLayout,
-    DovecotOptions,
-    DovecotPorts,
-    prepare_mail_root,
-    write_dovecot_config,
-)
-from mailyard.mailserver.dovecot_sql import sql_connection
+from mailyard.mailserver.ports import MailPorts
+from mailyard.mailserver.render import MailServerLayout, render_mail_servers
 
 log = logging.getLogger(__name__)
 DOVECOT_BINARY = "/usr/sbin/dovecot"
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+_INSTALL_HINT = ("apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved "
+                 "dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql")
 
 
 class MailServerError(RuntimeError):
     pass
-
-
-def dovecot_options(settings: Settings, ports: DovecotPorts, instance_name: str = "mailyard") -> DovecotOptions:
-    relay_host, _, relay_port = settings.mail_relay.rpartition(":")
-    return DovecotOptions(
-        hostname=settings.mail_hostname, mail_root=settings.effective_mail_root, listen=settings.mail_listen,
-        mail_user=settings.mail_user, tls_cert=settings.mail_tls_cert, tls_key=settings.mail_tls_key,
-        relay_host=relay_host or "127.0.0.1", relay_port=int(relay_port or 25), instance_name=instance_name,
-        ports=ports,
-    )
-
-
-def render_for(settings: Settings, directory: Path, ports: DovecotPorts,
-               instance_name: str = "mailyard") -> DovecotLayout:
-    """Write the Dovecot configuration for this store into `directory` and prepare the mail root."""
-    options = dovecot_options(settings, ports, instance_name)
-    layout = write_dovecot_config(directory, sql_connection(settings.effective_database_url), options)
-    prepare_mail_root(options.mail_root, options.mail_user)
-    return layout
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -65,42 +44,40 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-class ManagedDovecot:
-    def __init__(self, layout: DovecotLayout, listen: str, ports: DovecotPorts) -> None:
-        self.layout = layout
-        self.listen = "127.0.0.1" if listen in {"*", "0.0.0.0"} else ("::1" if listen == "::" else listen)
-        self.ports = ports
+class ChildServer:
+    """One mail-server master process in its own process group."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str] | None, log_dir: Path,
+                 logs: Sequence[Path]) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = env
+        self.log_dir = log_dir
+        self.logs = list(logs)
         self._process: asyncio.subprocess.Process | None = None
 
-    def _open_log(self) -> Any:
-        if not os.path.exists(DOVECOT_BINARY):
-            raise MailServerError("Dovecot is not installed (Debian: apt-get install dovecot-imapd dovecot-pop3d "
-                                  "dovecot-lmtpd dovecot-submissiond dovecot-sieve dovecot-managesieved "
-                                  "dovecot-sqlite dovecot-pgsql)")
-        return open(self.layout.root / "dovecot.stdout", "ab")
+    def _open_stdout(self) -> Any:
+        if not os.path.exists(self.argv[0]):
+            raise MailServerError(f"{self.name} is not installed ({_INSTALL_HINT})")
+        return open(self.log_dir / f"{self.name}.stdout", "ab")
 
-    async def start(self, wait: float = 20.0) -> None:
-        stdout = self._open_log()
+    async def start(self, host: str, ports: Sequence[int], wait: float = 20.0) -> None:
+        stdout = self._open_stdout()
         try:
             self._process = await asyncio.create_subprocess_exec(
-                DOVECOT_BINARY, "-F", "-c", str(self.layout.config), stdout=stdout, stderr=stdout,
-                start_new_session=True,
-            )
+                *self.argv, stdout=stdout, stderr=stdout, start_new_session=True, env=self.env)
         finally:
             stdout.close()
-        wanted = [port for port in (self.ports.imap, self.ports.pop3, self.ports.lmtp) if port > 0]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        while loop.time() < deadline:
-            if self._process.returncode is not None:
-                break
-            if all(_port_open(self.listen, port) for port in wanted):
-                log.info("Dovecot serving hosted mailboxes (config %s)", self.layout.config)
+        while loop.time() < deadline and self._process.returncode is None:
+            if all(_port_open(host, port) for port in ports):
                 return
             await asyncio.sleep(0.1)
         await self.stop()
-        raise MailServerError(f"Dovecot did not start; see {self.layout.log}:\n{_tail(self.layout.log)}\n"
-                              f"{_tail(self.layout.root / 'dovecot.stdout')}")
+        details = "\n".join(f"--- {path} ---\n{_tail(path)}" for path in
+                            [*self.logs, self.log_dir / f"{self.name}.stdout"])
+        raise MailServerError(f"{self.name} did not start:\n{details}")
 
     async def stop(self, grace: float = 5.0) -> None:
         process, self._process = self._process, None
@@ -117,8 +94,42 @@ class ManagedDovecot:
             pass
 
 
-def managed_dovecot(settings: Settings, directory: Path, ports: DovecotPorts,
-                    instance_name: str = "mailyard") -> ManagedDovecot:
-    """Render the configuration for this store into `directory` and return the (not yet started) child."""
-    layout = render_for(settings, directory, ports, instance_name)
-    return ManagedDovecot(layout, settings.mail_listen, ports)
+class ManagedMailServer:
+    """Dovecot, then Postfix (which authenticates through Dovecot and delivers to it)."""
+
+    def __init__(self, layout: MailServerLayout, listen: str, ports: MailPorts) -> None:
+        self.layout = layout
+        self.host = "127.0.0.1" if listen in {"*", "0.0.0.0"} else ("::1" if listen == "::" else listen)
+        self.ports = ports
+        dovecot, postfix = layout.dovecot, layout.postfix
+        self.dovecot = ChildServer("dovecot", [DOVECOT_BINARY, "-F", "-c", str(dovecot.config)], None,
+                                   dovecot.root, [dovecot.log])
+        # MAIL_CONFIG lets Postfix's helper programs find this instance; a small environment keeps it clean.
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MAIL_CONFIG": str(postfix.config_dir)}
+        self.postfix = ChildServer("postfix", [POSTFIX_MASTER, "-c", str(postfix.config_dir), "-d"], env,
+                                   postfix.root, [postfix.log])
+
+    @property
+    def dovecot_config(self) -> Path:
+        return self.layout.dovecot.config
+
+    async def start(self) -> None:
+        await self.dovecot.start(self.host, [p for p in (self.ports.imap, self.ports.pop3, self.ports.lmtp) if p])
+        try:
+            await self.postfix.start(self.host, [p for p in (self.ports.smtp, self.ports.submission) if p])
+        except BaseException:
+            await self.dovecot.stop()
+            raise
+        log.info("serving hosted mail (Dovecot %s, Postfix %s)", self.layout.dovecot.config,
+                 self.layout.postfix.config_dir)
+
+    async def stop(self) -> None:
+        await self.postfix.stop()
+        await self.dovecot.stop()
+
+
+def managed_mail_server(settings: Settings, directory: Path, ports: MailPorts,
+                        instance_name: str = "mailyard") -> ManagedMailServer:
+    """Render the configuration for this store into `directory`; the servers start with the app."""
+    return ManagedMailServer(render_mail_servers(settings, directory, ports, instance_name), settings.mail_listen,
+                             ports)

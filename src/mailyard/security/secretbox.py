@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -35,6 +36,7 @@ class SecretBox:
             raise ValueError("the secret must not be empty")
         key = derive_key(secret)
         self._aead = AESGCM(key)
+        self._key = key
         self.key_id = hashlib.sha256(b"key-id:" + key).hexdigest()[:8]
 
     def encrypt(self, plaintext: str) -> str:
@@ -56,6 +58,11 @@ class SecretBox:
             return self._aead.decrypt(raw[:12], raw[12:], VERSION.encode()).decode()
         except InvalidTag:
             raise SecretBoxError("stored value failed authentication") from None
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for another use of the same secret (signing links, CSRF tokens), independent of the
+        encryption key: knowing one reveals nothing about the other."""
+        return hmac.new(self._key, b"mailyard/subkey/" + purpose.encode(), hashlib.sha256).digest()
 
     def encrypt_optional(self, plaintext: str | None) -> str | None:
         return None if plaintext is None else self.encrypt(plaintext)

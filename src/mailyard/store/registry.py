@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "mailyard.engine.folder_records",
     "mailyard.events.records",
     "mailyard.hosting.records",
+    "mailyard.web.records",
 )
 
 

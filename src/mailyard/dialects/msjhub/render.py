@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailyard.hosting.aliases import AliasView
 from mailyard.hosting.dns_check import RecordCheck
 from mailyard.hosting.domains import DomainView
 from mailyard.hosting.mailbox_passwords import PASSWORD_NOTE, NewPassword
@@ -21,7 +22,14 @@ def domain(view: DomainView) -> dict[str, Any]:
     }
     if view.mailboxes is not None:
         body["email_accounts"] = view.mailboxes
+    body["route"] = {"forward_mode": view.forward_mode, "webhook_url": view.webhook_url,
+                     "webhook_secret_set": view.webhook_secret_set}
     return body
+
+
+def alias(view: AliasView) -> dict[str, Any]:
+    return {"id": view.id, "domain": view.domain, "name": view.name, "address": view.address,
+            "destinations": view.destinations, "created_at": iso(view.created_at)}
 
 
 def dns_records(view: DomainView) -> list[dict[str, Any]]:

@@ -69,6 +69,19 @@ class RecoveryComplete(BaseModel):
     new_password_confirmation: str | None = None
 
 
+class AliasCreate(BaseModel):
+    user_id: str
+    name: str
+    destinations: list[str]
+
+
+class RouteUpdate(BaseModel):
+    user_id: str
+    forward_mode: Literal["store", "webhook_then_store"]
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
 _ACCOUNT_FIELDS: dict[str, Any] = {
     "user_id": (str, ...),
     "display_name": (str | None, None),

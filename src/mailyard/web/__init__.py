@@ -1,0 +1,1 @@
+"""The web pages: the operators' dashboard and the hosted authentication form (server-rendered, Jinja2)."""
