@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from mailyard import __version__
 from mailyard.api import errors
 from mailyard.api.auth import SECURITY_SCHEMES, authenticate
+from mailyard.api.request_body import RequestBodyGuard
 from mailyard.dialects.emailengine import accounts as emailengine_accounts
 from mailyard.dialects.emailengine import auth_form as emailengine_auth_form
 from mailyard.dialects.emailengine import autoconfig as emailengine_autoconfig
@@ -78,6 +79,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
+    app.add_middleware(RequestBodyGuard, limit=runtime.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
 
     @app.get("/health", tags=["Service"], summary="Liveness and store reachability (no token needed)")

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="Base URL clients reach Mailyard at (links, docs URL).")
     log_level: str = Field("info", description="debug, info, warning or error.")
     dns_resolver: str | None = Field(None, description="host:port of the DNS resolver to use, e.g. 127.0.0.1:5353.")
+    # A submit with 25 MB of attachments is ~34 MB of base64 JSON: the default leaves room for it.
+    max_body_bytes: int = Field(40 * 1024 * 1024, ge=1024, le=1024**3,
+                                description="Largest request body accepted (larger: 413).")
 
     engine: bool = Field(True, description="Run the connection engine in this process (false: API only).")
     tls_ca_file: Path | None = Field(None, description="Extra CA certificates trusted for mail-server TLS.")
@@ -113,6 +116,7 @@ class Settings(BaseSettings):
             "public_url": self.base_url,
             "log_level": self.log_level,
             "dns_resolver": self.dns_resolver or "(system)",
+            "max_body_bytes": self.max_body_bytes,
             "engine": self.engine,
             "tls_ca_file": str(self.tls_ca_file) if self.tls_ca_file else "(system trust store only)",
             "connect_timeout": self.connect_timeout,

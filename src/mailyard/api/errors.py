@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailyard.dialects.registry import dialect_for
-from mailyard.errors import ErrorKind, FieldError, MailyardError, invalid_fields
+from mailyard.errors import ErrorKind, FieldError, MailyardError, invalid, invalid_fields
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:
+            # FastAPI's own 400s are bodies it could not parse (bad UTF-8, nesting too deep, huge numbers).
+            return render(request, invalid("body", f"could not be parsed ({str(exc.detail).rstrip('.')})"))
         kind = _HTTP_KINDS.get(exc.status_code, ErrorKind.VALIDATION)
         message = "Route not found" if exc.status_code == 404 else str(exc.detail)
         code = "NotFound" if exc.status_code == 404 else message.replace(" ", "")

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailyard.errors import MailyardError, conflict, forbidden, invalid, not_found
+from mailyard.errors import FieldError, MailyardError, conflict, forbidden, invalid, not_found
 from mailyard.hosting.dkim import generate_dkim_key
 from mailyard.hosting.dns_check import RecordCheck, all_required_found, check_records
 from mailyard.hosting.dns_records import DnsRecord, new_verification_token, records_for
@@ -45,8 +45,13 @@ async def hand_on_default(session: AsyncSession, user_id: str) -> None:
         heir.is_default = True
 
 
-def domain_not_found() -> MailyardError:
-    return not_found("Domain not found", "DomainNotFound", title="Not found")
+def domain_not_found(field: str | None = None) -> MailyardError:
+    """404 for a domain that does not exist or belongs to another user (tenants cannot tell which).
+    `field` names the request field that named it, when that was a body or query field."""
+    error = not_found("Domain not found", "DomainNotFound", title="Not found")
+    if field:
+        error.errors.append(FieldError(field, "was not found"))
+    return error
 
 
 @dataclass(frozen=True)
@@ -96,14 +101,19 @@ class DomainService:
             webhook_secret_set=row.webhook_secret is not None,
         )
 
-    async def _row(self, name: object, user_id: str) -> Any:
-        try:
-            normalized = domain_name(name)
-        except MailyardError:
-            raise domain_not_found() from None
+    async def _row(self, name: object, user_id: str, field: str | None = None) -> Any:
+        """The domain row `user_id` owns. A name from the URL path that cannot be a domain is simply not
+        found; a name from a body or query `field` that cannot be one is bad input naming that field."""
+        if field:
+            normalized = domain_name(name, field)
+        else:
+            try:
+                normalized = domain_name(name)
+            except MailyardError:
+                raise domain_not_found() from None
         row = await self.db.read_one(select(HostedDomainRecord.__table__).where(HostedDomainRecord.name == normalized))
         if row is None or row.user_id != user_id:
-            raise domain_not_found()
+            raise domain_not_found(field)
         return row
 
     # -- create / read ---------------------------------------------------------------------------
@@ -169,9 +179,11 @@ class DomainService:
         )
         return self._view(row, mailboxes=count or 0)
 
-    async def get_for_mailboxes(self, principal: Principal | None, name: object, user_id: str) -> Any:
-        """The domain row a mailbox operation names (404 unless it belongs to `user_id`)."""
-        return await self._row(name, user_id)
+    async def get_for_mailboxes(self, principal: Principal | None, name: object, user_id: str,
+                                field: str | None = None) -> Any:
+        """The domain row a mailbox operation names (404 unless it belongs to `user_id`); `field` when
+        the name came from the request body or query rather than the path."""
+        return await self._row(name, user_id, field)
 
     # -- delete ----------------------------------------------------------------------------------
     async def delete(self, principal: Principal | None, body: dict[str, Any]) -> DomainView:
@@ -179,7 +191,7 @@ class DomainService:
         force = body.get("force", False)
         if not isinstance(force, bool):
             raise invalid("force", "must be a boolean")
-        row = await self._row(body.get("domain"), user_id)
+        row = await self._row(body.get("domain"), user_id, "domain")
         async with self.db.transaction() as session:
             mailboxes = (await session.execute(
                 select(HostedMailboxRecord.address, HostedMailboxRecord.user_id, HostedMailboxRecord.is_default)

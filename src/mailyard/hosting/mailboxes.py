@@ -181,7 +181,7 @@ class MailboxService:
         uid = acting_user(principal, user_id)
         conditions: list[Any] = [HostedMailboxRecord.user_id == uid]
         if domain is not None:
-            row = await self.domains.get_for_mailboxes(principal, domain, uid)
+            row = await self.domains.get_for_mailboxes(principal, domain, uid, "domain")
             conditions.append(HostedMailboxRecord.domain_id == row.id)
         total = await self.db.read_scalar(
             select(func.count()).select_from(HostedMailboxRecord).where(and_(*conditions))
@@ -195,7 +195,7 @@ class MailboxService:
     async def create(self, principal: Principal | None, body: Mapping[str, Any]) -> WithPassword:
         _check_fields(body, _CREATE_FIELDS)
         uid = acting_user(principal, body.get("user_id"))
-        domain = await self.domains.get_for_mailboxes(principal, body.get("domain"), uid)
+        domain = await self.domains.get_for_mailboxes(principal, body.get("domain"), uid, "domain")
         local = valid_local_part(body.get("local_part"))
         display_name = _display_name(body.get("display_name"))
         status = _status(body.get("status", "active"))

@@ -52,6 +52,13 @@ def assert_error(response: httpx.Response, status: int, message: str) -> None:
     assert response.json() == {"message": message, "errors": []}
 
 
+def assert_domain_not_found(response: httpx.Response) -> None:
+    """The 404 for a domain named in the body or query: it names the field (and says nothing about
+    whether the domain exists for another user)."""
+    assert response.status_code == 404, response.text
+    assert response.json() == {"message": "Not found", "errors": [{"field": "domain", "description": "was not found"}]}
+
+
 def validation_fields(response: httpx.Response) -> list[str]:
     """The fields a 422 names (asserting the documented shape on the way)."""
     assert response.status_code == 422, response.text

@@ -132,7 +132,22 @@ async def test_bad_domain_name_or_user_id_is_422_naming_it(api: Api) -> None:
             body["user_id"] = user_id
         response = await api.client.post("/v2/domain", json=body, headers=headers(api))
         assert validation_fields(response) == ["user_id"], user_id
+    for organization_id in (42, ["org"], "x" * 256):
+        response = await api.client.post("/v2/domain", json={"domain": DOMAIN, "user_id": USER,
+                                                             "organization_id": organization_id},
+                                         headers=headers(api))
+        assert validation_fields(response) == ["organization_id"], organization_id
     assert await list_domains(api) == []
+
+
+async def test_organization_id_is_kept_and_shown(api: Api) -> None:
+    response = await api.client.post("/v2/domain", headers=headers(api),
+                                     json={"domain": DOMAIN, "user_id": USER, "organization_id": "org_42"})
+    assert response.status_code == 200, response.text
+    assert response.json()["domain"]["organization_id"] == "org_42"
+    assert (await info(api))["domain"]["organization_id"] == "org_42"
+    assert [d["organization_id"] for d in await list_domains(api)] == ["org_42"]
+    assert (await register(api, "other-shop.com"))["domain"]["organization_id"] is None
 
 
 async def test_verify_without_the_required_records_leaves_the_domain_pending(api: Api, dns_records: DnsServer) -> None:

@@ -14,13 +14,14 @@ from mailyard.security import totp
 from tests.dialects.msjhub.helpers import (
     USER,
     activate_without_dns,
+    assert_domain_not_found,
     assert_error,
     auth_check,
     get_account,
     list_accounts,
     validation_fields,
 )
-from tests.support.app import Api
+from tests.support.app import Api, ApiFactory
 from tests.support.hosting import create_mailbox, headers, update_mailbox
 
 DOMAIN = "customer.com"
@@ -143,7 +144,7 @@ async def test_create_is_refused_outside_active_domains_and_for_taken_addresses(
     assert validation_fields(response) == ["domain"]
     unknown = await customer.client.post("/v2/email-accounts/create", headers=headers(customer),
                                          json={"domain": "nowhere-shop.com", "local_part": "info", "user_id": USER})
-    assert_error(unknown, 404, "Not found")
+    assert_domain_not_found(unknown)
     assert await list_accounts(customer) == []
     # An existing address is a 409 in any spelling, and the first mailbox stays as it was.
     first, password = await create_mailbox(customer, "billing", DOMAIN)
@@ -407,3 +408,29 @@ async def test_force_otp_secret_is_returned_once_and_renewed_after_off_and_on(cu
     assert renewed != secret
     assert await allowed(customer, created["address"], password, otp=totp.code_at(renewed, time.time()))
 
+
+
+async def test_stronger_password_rules_from_the_settings_apply_to_every_route(api_factory: ApiFactory) -> None:
+    api = await api_factory(password_min_length=12, password_require_upper=True, password_require_symbol=True,
+                            password_history=2)
+    await activate_without_dns(api, DOMAIN)
+    for weak in ("shrt-Pass-1", "long-enough-pass-1", "Long-Enough-pass", "Longenoughpass12"):
+        response = await create(api, local_part="billing", password=weak)
+        assert validation_fields(response) == ["password"], weak
+    assert await list_accounts(api) == []
+    generated = await create(api, local_part="billing")
+    assert generated.status_code == 200, generated.text
+    mailbox_id = generated.json()["account"]["id"]
+    assert await allowed(api, "billing@customer.com", generated.json()["password"])
+    reset = await api.client.post(f"/v2/email-accounts/{mailbox_id}/password/reset", headers=headers(api),
+                                  json={"user_id": USER, "password": "weak-but-long-1"})
+    assert validation_fields(reset) == ["password"]
+    await update_mailbox(api, mailbox_id, block_old_password=True)
+    for password in ("Strong-pass-0001", "Strong-pass-0002", "Strong-pass-0003", "Strong-pass-0004"):
+        assert (await put(api, mailbox_id, password=password, password_confirmation=password)).status_code == 200
+    # With a history of two, the current password and the two before it are refused; older ones come back.
+    for refused in ("Strong-pass-0004", "Strong-pass-0003", "Strong-pass-0002"):
+        assert validation_fields(await put(api, mailbox_id, password=refused,
+                                           password_confirmation=refused)) == ["password"], refused
+    assert (await put(api, mailbox_id, password="Strong-pass-0001",
+                      password_confirmation="Strong-pass-0001")).status_code == 200

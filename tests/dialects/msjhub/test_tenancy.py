@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dialects.msjhub.helpers import activate_without_dns, assert_error, auth_check, get_account
+from tests.dialects.msjhub.helpers import (
+    activate_without_dns,
+    assert_domain_not_found,
+    assert_error,
+    auth_check,
+    get_account,
+)
 from tests.support.app import Api
 from tests.support.hosting import create_mailbox, headers, tenant_token
 
@@ -46,11 +52,18 @@ async def test_another_tenants_domain_is_not_found(tenants: Tenants) -> None:
         ("GET", f"/v2/domains/{B_DOMAIN}/info", None, {"user_id": A}),
         ("GET", f"/v2/domains/{B_DOMAIN}/email-accounts", None, {"user_id": A}),
         ("POST", f"/v2/domains/{B_DOMAIN}/verify", {"user_id": A}, None),
+    ]:
+        assert_error(await tenants.as_a(method, path, json=json, params=params), 404, "Not found")
+    # Named in the body or query, the 404 also names the field: exactly as for a domain nobody has.
+    for method, path, json, params in [
         ("POST", "/v2/domains/delete", {"domain": B_DOMAIN, "user_id": A, "force": True}, None),
         ("GET", "/v2/email-accounts", None, {"user_id": A, "domain": B_DOMAIN}),
         ("POST", "/v2/email-accounts/create", {"domain": B_DOMAIN, "local_part": "intruder", "user_id": A}, None),
     ]:
-        assert_error(await tenants.as_a(method, path, json=json, params=params), 404, "Not found")
+        assert_domain_not_found(await tenants.as_a(method, path, json=json, params=params))
+        nobodys = {**json, "domain": "nobodys-shop.com"} if json else {**params, "domain": "nobodys-shop.com"}
+        assert_domain_not_found(await tenants.as_a(method, path, json=json and nobodys,
+                                                   params=params and nobodys))
     # B's domain and mailbox are untouched.
     shown = await tenants.api.client.get(f"/v2/domains/{B_DOMAIN}/info", params={"user_id": B},
                                          headers=headers(tenants.api))

@@ -190,3 +190,21 @@ async def test_bad_delete_id_or_reset_password_changes_nothing(customer: Api) ->
                                               headers=headers(customer))
         assert validation_fields(response) == [field], body
     assert (await auth_check(customer, address=created["address"], password=password, service="imap"))["allow"]
+
+
+async def test_a_bad_domain_in_the_body_or_query_is_422_naming_domain(customer: Api) -> None:
+    created, _ = await create_mailbox(customer, "billing", DOMAIN)
+    for bad in (None, "", 5, "not a domain", "nodot", "-x.com"):
+        mailbox = {"local_part": "new", "user_id": USER, **({} if bad is None else {"domain": bad})}
+        response = await customer.client.post("/v2/email-accounts/create", json=mailbox, headers=headers(customer))
+        assert validation_fields(response) == ["domain"], bad
+        removal = {"user_id": USER, "force": True, **({} if bad is None else {"domain": bad})}
+        response = await customer.client.post("/v2/domains/delete", json=removal, headers=headers(customer))
+        assert validation_fields(response) == ["domain"], bad
+    for bad in ("", "not a domain", "nodot"):
+        response = await customer.client.get("/v2/email-accounts", params={"user_id": USER, "domain": bad},
+                                             headers=headers(customer))
+        assert validation_fields(response) == ["domain"], bad
+    assert [item["id"] for item in await _mailboxes(customer)] == [created["id"]]
+    info = await customer.client.get(f"/v2/domains/{DOMAIN}/info", params={"user_id": USER}, headers=headers(customer))
+    assert info.json()["domain"]["status"] == "active"
