@@ -1,4 +1,5 @@
-"""Hosted-form links: signed, expiring after 24 hours, working once, refusing any change."""
+"""Hosted-form links: signed, expiring after 24 hours, working once, refusing any change, and running a
+limited number of login checks (counted in the store)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mailyard.accounts.auth_form import FormLinks, LinkError, redirect_target
+from mailyard.accounts.auth_form import MAX_CHECKS, FormLinks, LinkError, redirect_target
 from mailyard.errors import MailyardError
 from mailyard.runtime import Runtime
 from mailyard.store.base import utcnow
@@ -64,6 +65,35 @@ async def test_a_released_claim_lets_the_person_try_again(runtime: Runtime) -> N
     await runtime.form_links.claim(link)
     await runtime.form_links.release(link)
     assert (await runtime.form_links.open(data, sig)).nonce == link.nonce
+
+
+async def test_a_link_runs_a_limited_number_of_login_checks(runtime: Runtime) -> None:
+    data, sig = _parts(runtime.form_links.create(BODY, None))
+    link = await runtime.form_links.open(data, sig)
+    assert await runtime.form_links.checks_left(link) == MAX_CHECKS
+    left = [await runtime.form_links.count_check(link) for _ in range(MAX_CHECKS)]
+    assert left == list(range(MAX_CHECKS - 1, -1, -1))
+    with pytest.raises(LinkError, match="too many failed sign-in attempts"):
+        await runtime.form_links.count_check(link)
+    with pytest.raises(LinkError, match="too many failed sign-in attempts"):
+        await runtime.form_links.open(data, sig)
+    other_data, other_sig = _parts(runtime.form_links.create(BODY, None))
+    assert await runtime.form_links.checks_left(await runtime.form_links.open(other_data, other_sig)) == MAX_CHECKS
+
+
+async def test_login_checks_are_counted_in_the_store_across_processes(runtime: Runtime) -> None:
+    other = await Runtime.open(runtime.settings)  # its own connections, as another process would have
+    try:
+        data, sig = _parts(runtime.form_links.create(BODY, None))
+        link = await runtime.form_links.open(data, sig)
+        for number in range(MAX_CHECKS):
+            await (runtime if number % 2 else other).form_links.count_check(link)
+        with pytest.raises(LinkError):
+            await other.form_links.open(data, sig)
+        with pytest.raises(LinkError):
+            await runtime.form_links.count_check(link)
+    finally:
+        await other.close()
 
 
 async def test_links_from_another_secret_are_refused(runtime: Runtime) -> None:

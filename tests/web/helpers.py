@@ -1,8 +1,9 @@
-"""Driving the web pages over HTTP in tests: CSRF tokens from pages, signing in."""
+"""Driving the web pages over HTTP in tests: CSRF tokens from pages, signing in, accounts to look at."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -30,3 +31,13 @@ async def sign_in(api: Api) -> httpx.AsyncClient:
                                                           "next": "/dashboard"})
     assert reply.status_code == 303, reply.text
     return api.client
+
+
+async def create_account(api: Api, account: str, **extra: Any) -> None:
+    """An account through the API, disabled unless `extra` says otherwise (nothing connects anywhere), with the
+    IMAP password `s3cret-pw` that no page may ever show."""
+    body = {"account": account, "name": f"Name {account}", "email": f"{account}@example.org",
+            "imap": {"host": "127.0.0.1", "port": 9, "secure": False, "auth": {"user": account, "pass": "s3cret-pw"}},
+            "disabled": True, **extra}
+    reply = await api.post("/v1/account", json=body)
+    assert reply.status_code == 200, reply.text

@@ -4,29 +4,18 @@ These tests also save the README's screenshots."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from playwright.async_api import Page, expect
 
 from mailyard.security import totp
+from mailyard.web.pages import account_url
 from tests.servers.dnsmasq import DnsServer
 from tests.servers.dovecot import DovecotServer
 from tests.servers.fixtures import MailUserFactory
 from tests.support.hosting import publish_and_verify
-from tests.support.live import LiveApp, screenshot
-
-PASSWORD = "browser-admin-password"
-
-
-async def sign_in(page: Page, live: LiveApp, *, code: str | None = None) -> None:
-    await page.goto(f"{live.url}/dashboard")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    await page.get_by_label("Username").fill("admin")
-    await page.get_by_label("Password").fill(PASSWORD)
-    if code is not None:
-        await page.get_by_label("Authenticator code").fill(code)
-    await page.get_by_role("button", name="Sign in").click()
+from tests.support.live import LiveApp, LiveAppFactory, screenshot
+from tests.web.browser import PASSWORD, screenshot_showing, sign_in
 
 
 async def test_sign_in_with_a_password(page: Page, live_app: LiveApp) -> None:
@@ -55,8 +44,10 @@ def _now() -> float:
 
 
 async def test_added_account_connects_then_shows_under_needs_attention_when_its_password_breaks(
-        page: Page, live_app: LiveApp, dovecot: DovecotServer, mail_user: MailUserFactory) -> None:
+        page: Page, live_app_factory: LiveAppFactory, dovecot: DovecotServer, mail_user: MailUserFactory) -> None:
     user = mail_user()
+    # Retrying slowly keeps the broken account in authenticationError while the screenshots are taken.
+    live_app = await live_app_factory(reconnect_base=20.0, reconnect_cap=60.0)
     await live_app.runtime.admin_auth.set_password(PASSWORD)
     await sign_in(page, live_app)
     await page.get_by_role("navigation").get_by_role("link", name="Accounts").click()
@@ -77,7 +68,7 @@ async def test_added_account_connects_then_shows_under_needs_attention_when_its_
     await screenshot(page, "account-new")
 
     await page.get_by_role("button", name="Add account").click()
-    await expect(page).to_have_url(re.compile(r"/dashboard/accounts/browser1\?notice=added"))
+    await expect(page).to_have_url(f"{live_app.url}{account_url('browser1', notice='added')}")
     badge = page.locator(".heading [data-account-state=browser1]")
     await expect(badge).to_have_text("connected", timeout=20_000)  # updated in place, no reload
     await page.reload()  # the folder list is drawn with the page
@@ -94,12 +85,15 @@ async def test_added_account_connects_then_shows_under_needs_attention_when_its_
     attention = page.locator("section", has=page.get_by_role("heading", name="Needs attention"))
     await expect(attention.get_by_role("link", name="browser1")).to_be_visible()
     await expect(attention.locator("[data-account-error=browser1]")).to_contain_text("uthentication")
-    await screenshot(page, "home")
+    await screenshot_showing(page, "home", [
+        (attention.locator("tr[data-attention=browser1] .state"), "authenticationError"),
+        (page.locator("#count-authenticationError"), "1"), (page.locator("#count-connecting"), "0")])
     await page.get_by_role("navigation").get_by_role("link", name="Accounts").click()
     await page.get_by_label("Search").fill("browser")
     await page.get_by_role("button", name="Filter").click()
     await expect(page.get_by_role("link", name="browser1")).to_be_visible()
-    await screenshot(page, "accounts")
+    await screenshot_showing(page, "accounts", [(page.locator("table.accounts [data-account-state=browser1]"),
+                                                 "authenticationError")])
 
 
 async def test_account_actions_disable_enable_and_delete_after_confirmation(
@@ -112,7 +106,7 @@ async def test_account_actions_disable_enable_and_delete_after_confirmation(
     assert created.status_code == 200, created.text
     await live_app.runtime.admin_auth.set_password(PASSWORD)
     await sign_in(page, live_app)
-    await page.goto(f"{live_app.url}/dashboard/accounts/acts")
+    await page.goto(f"{live_app.url}{account_url('acts')}")
     await expect(page.locator(".heading [data-account-state=acts]")).to_have_text("connected", timeout=20_000)
     await page.get_by_role("button", name="Disable").click()
     await expect(page.locator(".heading [data-account-state=acts]")).to_have_text("disconnected", timeout=10_000)
@@ -166,6 +160,14 @@ async def test_hosted_mailbox_is_created_with_its_password_shown_once(
     await page.get_by_role("link", name="Back to shop.test").click()
     await page.locator("tr[data-mailbox='alice@shop.test']").get_by_role("button", name="Disable").click()
     await expect(page.locator("tr[data-mailbox='alice@shop.test'] .status")).to_have_text("disabled")
+    await expect(page.get_by_role("status")).to_have_text("The mailbox is disabled: it cannot log in anywhere.")
     refused = await live_app.api.post("/v2/auth/check", json={"address": "alice@shop.test", "password": fresh,
                                                                "service": "imap", "remote_ip": "127.0.0.1"})
     assert refused.json()["allow"] is False
+
+    await page.locator("tr[data-mailbox='alice@shop.test']").get_by_role("button", name="Enable").click()
+    await expect(page.locator("tr[data-mailbox='alice@shop.test'] .status")).to_have_text("active")
+    await expect(page.get_by_role("status")).to_have_text("The mailbox is active again.")
+    allowed = await live_app.api.post("/v2/auth/check", json={"address": "alice@shop.test", "password": fresh,
+                                                               "service": "imap", "remote_ip": "127.0.0.1"})
+    assert allowed.json()["allow"] is True

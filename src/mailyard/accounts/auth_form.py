@@ -4,6 +4,8 @@ A link carries its request (account id, email, name, redirect URL, the tenant of
 as base64url JSON in `data`, signed with HMAC-SHA256 in `sig` under a key derived from the service secret.
 It expires after `LIFETIME` and works once: completing the form claims the link's nonce in the store,
 and a claimed nonce is refused for good (claims are kept until the link would have expired anyway).
+Each link runs at most `MAX_CHECKS` live login checks, counted in the store (so across processes): whoever
+holds a link cannot use the form to guess a password for long.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailyard.accounts.model import ACCOUNT_ID_MAX, AccountCreate
-from mailyard.accounts.records import FormLinkUseRecord
+from mailyard.accounts.records import FormLinkCheckRecord, FormLinkUseRecord
 from mailyard.errors import invalid
 from mailyard.store.base import utcnow
 from mailyard.store.db import Database
@@ -31,6 +33,8 @@ from mailyard.store.db import Database
 LIFETIME = timedelta(hours=24)
 FORM_PATH = "/accounts/new"
 MAX_DATA = 8192
+MAX_CHECKS = 10
+_SPENT = "This link was used for too many failed sign-in attempts and no longer works. Ask for a new one."
 
 
 class LinkError(Exception):
@@ -131,7 +135,39 @@ class FormLinks:
         used = await self.db.read_one(select(FormLinkUseRecord.nonce).where(FormLinkUseRecord.nonce == request.nonce))
         if used is not None:
             raise LinkError("This link has already been used. Ask for a new one.")
+        if await self.checks_left(request) <= 0:
+            raise LinkError(_SPENT)
         return request
+
+    async def checks_left(self, request: FormRequest) -> int:
+        """How many more live login checks this link may run."""
+        done = await self.db.read_scalar(
+            select(FormLinkCheckRecord.checks).where(FormLinkCheckRecord.nonce == request.nonce))
+        return max(MAX_CHECKS - (done or 0), 0)
+
+    async def count_check(self, request: FormRequest) -> int:
+        """Count one live login check before it runs; the checks left after it. LinkError when the link has
+        none left. Counting first (not after a failure) bounds checks running at the same time as well."""
+        for _ in range(2):  # a second round only when another process created the row at the same moment
+            try:
+                async with self.db.transaction() as session:
+                    changed = await session.execute(
+                        update(FormLinkCheckRecord).where(FormLinkCheckRecord.nonce == request.nonce)
+                        .values(checks=FormLinkCheckRecord.checks + 1))
+                    if not changed.rowcount:
+                        now = utcnow()
+                        await session.execute(delete(FormLinkCheckRecord).where(FormLinkCheckRecord.expires_at < now))
+                        session.add(FormLinkCheckRecord(nonce=request.nonce, checks=1,
+                                                        expires_at=datetime.fromtimestamp(request.expires, now.tzinfo)))
+                        await session.flush()
+                    done = await session.scalar(
+                        select(FormLinkCheckRecord.checks).where(FormLinkCheckRecord.nonce == request.nonce))
+            except IntegrityError:
+                continue
+            if (done or 0) > MAX_CHECKS:
+                raise LinkError(_SPENT)
+            return MAX_CHECKS - (done or 0)
+        raise LinkError(_SPENT)
 
     async def claim(self, request: FormRequest) -> None:
         """Mark the link used; LinkError when another submission got there first."""

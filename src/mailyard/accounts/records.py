@@ -1,5 +1,5 @@
-"""Tables of connected accounts: one row per account (secrets in one encrypted column) and the used
-hosted-form links."""
+"""Tables of connected accounts: one row per account (secrets in one encrypted column), and the hosted-form
+links that were used or ran login checks."""
 
 from __future__ import annotations
 
@@ -58,4 +58,15 @@ class FormLinkUseRecord(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FormLinkCheckRecord(Base):
+    """How many live login checks a hosted-form link has run (by its nonce), so a leaked link cannot be used
+    to guess a mailbox's password; kept in the store so the limit holds across processes and restarts."""
+
+    __tablename__ = "form_link_checks"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

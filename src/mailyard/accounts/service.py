@@ -168,13 +168,15 @@ class AccountService:
         )
 
     # -- writing ---------------------------------------------------------------------------------
-    async def upsert(self, body: AccountCreate, principal: Principal | None) -> tuple[str, bool]:
-        """Create the account, or update it when the id exists; returns (id, created)."""
+    async def upsert(self, body: AccountCreate, principal: Principal | None, *,
+                     only_new: bool = False) -> tuple[str, bool]:
+        """Create the account, or update it when the id exists; returns (id, created). `only_new` refuses
+        an existing id instead (409 AccountIdInUse), checked in the same transaction as the insert."""
         account_id = body.account or await self._fresh_id()
         async with self.db.transaction() as session:
             row = await session.get(AccountRecord, account_id, with_for_update=True)
             if row is not None:
-                if principal is not None and principal.tenant and row.tenant != principal.tenant:
+                if only_new or (principal is not None and principal.tenant and row.tenant != principal.tenant):
                     raise conflict("This account id is already in use", "AccountIdInUse")
                 self._apply(row, body, replace_missing=False)
                 created = False

@@ -1,8 +1,10 @@
 """The IMAP/SMTP settings form shared by the dashboard and the hosted form: fields ↔ account settings.
 
-Field names are flat (`imap_host`, `smtp_port`, ...). `password` serves both servers unless `smtp_pass`
-gives SMTP its own. Validation is the core's (`AccountCreate`); its error locations are mapped back to the
-form field that caused them, so each error can be shown beside its field.
+Field names are flat (`imap_host`, `smtp_port`, ...). On the add form `password` serves both servers unless
+`smtp_pass` gives SMTP its own. On the edit form an empty password field keeps that server's stored password
+(and only that server's), while a changed username is taken either way. Validation is the core's
+(`AccountCreate`); its error locations are mapped back to the form field that caused them, so each error can
+be shown beside its field.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mailyard.accounts.autoconfig import DetectedSettings
-from mailyard.accounts.config import AccountView
+from mailyard.accounts.config import AccountConfig, AccountView
 from mailyard.accounts.model import AccountCreate, AccountUpdate
 from mailyard.engine.failures import FailureCode
 from mailyard.engine.net import NetOptions
@@ -21,6 +23,10 @@ from mailyard.engine.verify import CheckResult, verify
 
 SERVER_FIELDS = ("imap_host", "imap_port", "imap_user", "smtp_host", "smtp_port", "smtp_user")
 FLAGS = ("imap_secure", "smtp_secure", "verify_tls")
+# The fields each form shows: an error naming any other field is shown at the top of the form.
+HOSTED_FORM_FIELDS = ("email", "password", *SERVER_FIELDS, "smtp_pass", *FLAGS)
+EDIT_FORM_FIELDS = ("name", *HOSTED_FORM_FIELDS)
+ADD_FORM_FIELDS = ("account", *EDIT_FORM_FIELDS)
 _CONNECTION_CODES = {FailureCode.CONNECTION_REFUSED, FailureCode.TIMED_OUT, FailureCode.NOT_FOUND,
                      FailureCode.TLS, FailureCode.CONNECTION_LOST, FailureCode.PROTOCOL}
 
@@ -67,14 +73,22 @@ def shown_values(fields: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in fields.items() if k not in {"password", "smtp_pass", "csrf_token"}}
 
 
-def _server(fields: dict[str, str], prefix: str, password: str, *, partial: bool) -> dict[str, Any]:
+def _server(fields: dict[str, str], prefix: str, password: str, stored: dict[str, Any] | None, *,
+            partial: bool) -> dict[str, Any]:
+    """One server's section. `stored` is the account's saved section (secrets included) when editing."""
     section: dict[str, Any] = {"host": fields.get(f"{prefix}_host", "").strip(),
                                "secure": fields.get(f"{prefix}_secure") == "on"}
     port = fields.get(f"{prefix}_port", "").strip()
     section["port"] = int(port) if port.isdigit() else port
     user = fields.get(f"{prefix}_user", "").strip() or fields.get("email", "").strip()
+    stored_auth = (stored or {}).get("auth")
     if password:
         section["auth"] = {"user": user, "pass": password}
+    elif isinstance(stored_auth, dict):
+        if stored_auth.get("user") != user:
+            # `auth` is replaced whole by an update, so with a new username the stored secret is carried
+            # over explicitly (an unchanged one is left out, and the partial update keeps it as stored).
+            section["auth"] = {**stored_auth, "user": user}
     elif not partial:
         section["auth"] = {"user": user}  # refused by validation as "pass is required", beside the password
     section["tls"] = {"rejectUnauthorized": fields.get("verify_tls") == "on"}
@@ -104,12 +118,23 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-def sections(fields: dict[str, str], *, partial: bool = False) -> dict[str, Any]:
-    """`imap` and `smtp` (when an SMTP host is given) in the API's JSON form, not yet validated."""
+def _stored_password(section: dict[str, Any] | None) -> str:
+    auth = (section or {}).get("auth")
+    return str(auth.get("pass") or "") if isinstance(auth, dict) else ""
+
+
+def sections(fields: dict[str, str], stored: AccountConfig | None = None, *, partial: bool = False) -> dict[str, Any]:
+    """`imap` and `smtp` (when an SMTP host is given) in the API's JSON form, not yet validated. With
+    `stored`, empty password fields mean each server's stored password."""
     password = fields.get("password", "")
-    body: dict[str, Any] = {"imap": _server(fields, "imap", password, partial=partial)}
+    stored_imap, stored_smtp = (stored.imap, stored.smtp) if stored else (None, None)
+    body: dict[str, Any] = {"imap": _server(fields, "imap", password, stored_imap, partial=partial)}
     if fields.get("smtp_host", "").strip():
-        body["smtp"] = _server(fields, "smtp", fields.get("smtp_pass") or password, partial=partial)
+        smtp_pass = fields.get("smtp_pass", "")
+        if not smtp_pass and not isinstance((stored_smtp or {}).get("auth"), dict):
+            # No SMTP password of its own, typed or stored: SMTP logs in like IMAP (typed, else stored).
+            smtp_pass = password or _stored_password(stored_imap)
+        body["smtp"] = _server(fields, "smtp", smtp_pass, stored_smtp, partial=partial)
     elif partial:
         body["smtp"] = None
     return body
@@ -124,10 +149,10 @@ def account_create(fields: dict[str, str], account: str | None) -> AccountCreate
         raise FormErrors(_errors(exc)) from None
 
 
-def account_update(fields: dict[str, str]) -> AccountUpdate:
-    """An update that keeps the stored passwords when the password fields are left empty."""
+def account_update(fields: dict[str, str], stored: AccountConfig) -> AccountUpdate:
+    """An update of the account `stored` is; empty password fields keep each server's stored password."""
     body = {"name": fields.get("name", "").strip() or None, "email": fields.get("email", "").strip() or None,
-            **sections(fields, partial=True)}
+            **sections(fields, stored, partial=True)}
     try:
         return AccountUpdate.model_validate(body)
     except ValidationError as exc:

@@ -2,7 +2,8 @@
 
 A forged cross-site POST carries the browser's cookie but cannot know the form token; a script on another
 subdomain that plants its own cookie still cannot produce the matching token without the server's key.
-The cookie is SameSite=Strict and HttpOnly as a second line of defence.
+The cookie is HttpOnly and SameSite=Lax: a cross-site POST does not carry it at all, while a link followed
+from another site still does, so arriving from elsewhere does not replace it and break forms open in other tabs.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,7 +15,8 @@ from mailyard.web.csrf import CsrfGuard
 from mailyard.web.forms import read_form
 
 # Inline scripts and styles are refused: everything comes from /static, so injected markup cannot run.
-_HEADERS = {
+# Every HTML answer carries these, error pages included (see `html_response`).
+SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -42,8 +44,24 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def account_url(account_id: str, action: str = "", **query: str) -> str:
+    """The dashboard URL of one account. The id travels in the query, never as a path segment: ids such as
+    `..` would be resolved away by the browser (even percent-encoded) and `new` would collide with a route."""
+    path = "/dashboard/account" + (f"/{action}" if action else "")
+    return f"{path}?{urlencode({'id': account_id, **query})}"
+
+
+def domain_url(name: str, **query: str) -> str:
+    path = f"/dashboard/domains/{quote(name, safe='')}"
+    return f"{path}?{urlencode(query)}" if query else path
+
+
 environment.filters["when"] = _when
 environment.filters["bytes"] = _bytes
+environment.globals["account_url"] = account_url
+environment.globals["domain_url"] = domain_url
 
 
 def guard(request: Request) -> CsrfGuard:
@@ -56,20 +74,28 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
 
 
+def html_response(html: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status: int = 200) -> HTMLResponse:
     """The page, with a CSRF token for its forms (issuing the CSRF cookie on the first visit)."""
     cookie = request.cookies.get(csrf.COOKIE)
-    fresh = not cookie or len(cookie) > 128
+    # Only a GET issues a cookie: a POST without one is a forged cross-site form (SameSite=Lax keeps the
+    # cookie off those), and answering it with a new cookie would break the forms open in the user's tabs.
+    fresh = (not cookie or len(cookie) > 128) and request.method == "GET"
     if fresh:
         cookie = CsrfGuard.new_cookie()
     values = {"request": request, "csrf_token": guard(request).token_for(cookie or ""),
               "user": getattr(request.state, "web_user", None)}
     values.update(context or {})
-    response = HTMLResponse(environment.get_template(template).render(values), status_code=status,
-                            headers=_HEADERS)
+    response = html_response(environment.get_template(template).render(values), status)
     if fresh:
-        response.set_cookie(csrf.COOKIE, cookie or "", httponly=True, samesite="strict",
+        # Lax, not Strict: a Strict cookie is withheld when the user arrives from a link on another site,
+        # so the page would issue a new one and every form already open in another tab would be refused.
+        # The token in the form is what stops forgery; the cookie only binds it to this browser.
+        response.set_cookie(csrf.COOKIE, cookie or "", httponly=True, samesite="lax",
                             secure=secure_cookies(request), path="/")
     return response
 

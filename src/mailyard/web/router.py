@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from mailyard.dialects.registry import Dialect, reason, register, status_of
 from mailyard.errors import MailyardError
-from mailyard.web import account_pages, auth_form_pages, hosted_pages, signin
+from mailyard.web import account_forms, account_pages, auth_form_pages, hosted_pages, signin
 from mailyard.web.csrf import CsrfGuard
 from mailyard.web.forms import FormTooLarge
-from mailyard.web.pages import CsrfRefused, environment, redirect, render
+from mailyard.web.pages import CsrfRefused, environment, html_response, redirect, render
 from mailyard.web.signin import SignInRequired, login_redirect
 
 STATIC = Path(__file__).parent / "static"
@@ -21,10 +21,11 @@ _PAGE_PREFIXES = ("/dashboard", "/accounts", "/login", "/logout")
 
 
 def _error_page(error: MailyardError) -> Response:
+    # The dialect hook has no request, so no CSRF token: the page has no form (it is shown signed out).
     status = status_of(error)
     html = environment.get_template("error.html").render({"title": error.title or reason(status),
                                                           "message": error.message})
-    return HTMLResponse(html, status_code=status)
+    return html_response(html, status)
 
 
 for _prefix in _PAGE_PREFIXES:
@@ -33,7 +34,7 @@ for _prefix in _PAGE_PREFIXES:
 
 def install(app: FastAPI) -> None:
     app.state.csrf = CsrfGuard(app.state.runtime.box.subkey("csrf"))
-    for module in (signin, account_pages, hosted_pages, auth_form_pages):
+    for module in (signin, account_pages, account_forms, hosted_pages, auth_form_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

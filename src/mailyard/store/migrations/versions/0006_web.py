@@ -1,4 +1,4 @@
-"""Web dashboard and hosted form: admin credentials, browser sessions, used form links.
+"""Web dashboard and hosted form: admin credentials, browser sessions, used form links, login checks per link.
 
 Revision ID: 0006
 Revises: 0005
@@ -47,9 +47,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("nonce", name=op.f("pk_form_link_uses")),
     )
     op.create_index("ix_form_link_uses_expires_at", "form_link_uses", ["expires_at"])
+    op.create_table(
+        "form_link_checks",
+        sa.Column("nonce", sa.String(64), nullable=False),
+        sa.Column("checks", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("nonce", name=op.f("pk_form_link_checks")),
+    )
+    op.create_index("ix_form_link_checks_expires_at", "form_link_checks", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("form_link_checks")
     op.drop_table("form_link_uses")
     op.drop_table("web_sessions")
     op.drop_table("admin_credentials")
