@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -81,14 +82,24 @@ def test_rendered_configs_start_as_is_with_every_runtime_path_under_their_direct
     rendered = subprocess.run([sys.executable, "-m", "mailyard", "mailserver", "config", "--out", str(out),
                                *_port_args(ports)], env=_env(data_dir), capture_output=True, text=True, timeout=60)
     assert rendered.returncode == 0, rendered.stderr
-    config = (out / "dovecot" / "dovecot.conf").read_text()
+    # Issue 5: `dovecot -c DIR/dovecot.conf` is the entry point.
+    config = (out / "dovecot.conf").read_text()
     assert f"port = {_port(ports, 'imap')}" in config and "/etc/dovecot" not in config
+    assert not (out / "dovecot" / "dovecot.conf").exists()
+    conf = out / "postfix" / "conf"
+    # The printed instructions name the entry points and the steps a production Postfix needs.
+    assert f"dovecot -c {out / 'dovecot.conf'}" in rendered.stdout
+    assert "alternate_config_directories" in rendered.stdout and "postconf -e" in rendered.stdout
+    assert f"postfix -c {conf} set-permissions" in rendered.stdout
+    assert f"postfix -c {conf} start" in rendered.stdout
+    # Every path the configurations name is under DIR, or is the mail root, a binary or a system file.
+    for path in re.findall(r"(?<![\w.~])(/[\w./-]+)", config + (conf / "main.cf").read_text()):
+        assert path.startswith((str(out), str(data_dir / "mail"), "/usr/", "/etc/ssl/")) or path == "/", path
     # They may hold database credentials.
     assert oct((out / "dovecot" / "dovecot-sql.conf.ext").stat().st_mode & 0o777) == "0o600"
-    assert oct((out / "postfix" / "conf" / "mailboxes.cf").stat().st_mode & 0o777) == "0o600"
-    dovecot = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(out / "dovecot" / "dovecot.conf")],
+    assert oct((conf / "mailboxes.cf").stat().st_mode & 0o777) == "0o600"
+    dovecot = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(out / "dovecot.conf")],
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    conf = out / "postfix" / "conf"
     postfix = subprocess.Popen(["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], start_new_session=True,
                                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MAIL_CONFIG": str(conf)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -245,22 +245,39 @@ async def test_unauthenticated_mail_is_accepted_untouched(api: Api, dns_records:
         assert await mail.handle(_submitted(from_values, None)) == MilterVerdict.accept()
 
 
-async def test_dovecot_mail_from_a_hosted_mailbox_is_signed_on_the_internal_listener(
-        api: Api, dns_records: DnsServer) -> None:
+async def test_on_the_internal_listener_only_a_vacation_reply_is_signed(api: Api, dns_records: DnsServer) -> None:
     await active_domain(api, dns_records)
     await active_domain(api, dns_records, "other.test", user_id="user_456")
-    account, _ = await create_mailbox(api, "away")
+    away, _ = await create_mailbox(api, "away", autoresponder_enabled=True, autoresponder_body="Away.")
+    present, _ = await create_mailbox(api, "present")
     mail = OutgoingMail(api.runtime.db, api.runtime.box)
 
-    def internal(from_values: list[str], daemon: str = INTERNAL_DAEMON) -> MilterMessage:
-        return replace(_submitted(from_values, None), macros={"i": "4QX2", "{daemon_name}": daemon})
+    def internal(from_values: list[str], *, sender: str = "", auto: str | None = "auto-replied (vacation)",
+                 received: bool = False, daemon: str = INTERNAL_DAEMON) -> MilterMessage:
+        message = _submitted(from_values, None)
+        extra = [("Auto-Submitted", auto)] if auto is not None else []
+        hops = [("Received", "from outside.test by mx.mailyard.test with ESMTP id 4QX0")] if received else []
+        return replace(message, envelope_from=sender, headers=hops + message.headers + extra,
+                       macros={"i": "4QX2", "{daemon_name}": daemon})
 
-    reply = internal([account["address"]])
+    reply = internal([away["address"]])
     assert _verifies(await mail.handle(reply), reply, await _published_dkim(api))
-    # Not a mailbox (a redirect keeps its sender's From), another customer's domain, or another listener.
-    for message in (internal(["nobody@customer.test"]), internal(["ann@other.test"]),
-                    internal(["ann@elsewhere.test"]), internal([account["address"]], daemon="smtpd")):
-        assert await mail.handle(message) == MilterVerdict.accept()
+    refused = {
+        # A redirect: the forwarding mailbox is its envelope sender (sieve_redirect_envelope_from).
+        "redirect": internal([away["address"]], sender="relayer@customer.test"),
+        # A redirect of mail that had <>: it crossed Postfix on the way in, which added a Received header.
+        "null-sender redirect": internal([away["address"]], received=True),
+        "no Auto-Submitted": internal([away["address"]], auto=None),
+        "Auto-Submitted: no": internal([away["address"]], auto="no"),
+        "Auto-Submitted: auto-generated": internal([away["address"]], auto="auto-generated"),
+        "autoresponder off": internal([present["address"]]),
+        "not a mailbox": internal(["nobody@customer.test"]),
+        "another customer's domain": internal(["ann@other.test"]),
+        "not hosted": internal(["ann@elsewhere.test"]),
+        "another listener": internal([away["address"]], daemon="smtpd"),
+    }
+    for case, message in refused.items():
+        assert await mail.handle(message) == MilterVerdict.accept(), case
 
 
 async def test_a_truncated_body_goes_out_unsigned_but_still_checked(api: Api, dns_records: DnsServer) -> None:

@@ -421,3 +421,42 @@ def test_injection_in_a_forward_address_stays_one_address(sieve: SieveTools) -> 
 def test_unparsable_forward_address_fails_to_compile_instead_of_running_the_injection(sieve: SieveTools) -> None:
     script = _script(_injected(autoresponder_enabled=False, forwards=['a"; discard; "@example.com']))
     assert not sieve.compiles(script)
+
+
+BOUNCE_MSG = 'Closed "; keep; redirect "evil@example.net"; " \\ ${hex:41} }'
+
+
+def test_bounce_mail_rejects_with_the_bounce_message_before_any_other_rule(sieve: SieveTools) -> None:
+    # Every other rule is set too: none of them may run for a mailbox that bounces its mail.
+    settings = _away(bounce_mail=True, bounce_msg=BOUNCE_MSG, forwards=["a@example.net"], keep_copy=True)
+    script = _script(settings)
+    planned = sieve.run(script, _message("X-Spam-Flag: YES"))
+    assert planned.actions == [f"reject message with reason: {BOUNCE_MSG}"]
+    assert planned.keep == []  # nothing stored
+    notice = sieve.run(script, _message(), execute=True)
+    assert not notice.replied and "reject action: rejected message from <alice@example.org>" in notice.stderr
+    text = notice.reply().get_body(("plain",))
+    assert text is not None and BOUNCE_MSG in text.get_content()
+
+
+def test_bounce_mail_without_a_message_rejects_with_the_default_text(sieve: SieveTools) -> None:
+    outcome = sieve.run(_script(_settings(bounce_mail=True)), _message())
+    assert outcome.actions == ["reject message with reason: This mailbox does not accept messages"]
+
+
+def test_vacation_answers_mail_addressed_to_an_alias_of_the_mailbox(sieve: SieveTools) -> None:
+    aliased = _message(to="sales@example.com")
+    # Without the alias, Pigeonhole sees mail not addressed to the mailbox, and stays silent.
+    assert not sieve.run(_script(_away()), aliased, execute=True).replied
+    script = render_sieve(_away(), MAILBOX, aliases=["sales@example.com", "info@example.com"])
+    assert script is not None
+    assert ':addresses ["mario@example.com", "info@example.com", "sales@example.com"]' in script
+    outcome = sieve.run(script, aliased, execute=True)
+    assert outcome.replied and outcome.reply()["From"] == MAILBOX
+
+
+def test_alias_addresses_are_escaped_and_do_not_depend_on_their_order() -> None:
+    first = render_sieve(_away(), MAILBOX, aliases=["b@example.com", 'a"x@example.com', MAILBOX.upper()])
+    second = render_sieve(_away(), MAILBOX, aliases=[MAILBOX, "b@example.com", 'a"x@example.com'])
+    assert first == second and first is not None
+    assert ':addresses ["mario@example.com", "a\\"x@example.com", "b@example.com"]' in first

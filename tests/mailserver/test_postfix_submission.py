@@ -79,18 +79,28 @@ async def test_restrict_from_field_refuses_a_foreign_from_and_envelope_but_allow
         "user_id": "user_123", "name": "sales", "destinations": [account["address"]]})
     assert response.status_code == 200, response.text
     recipient = _outside()
+    foreign_from, foreign_envelope, allowed = _marker(), _marker(), _marker()
+    # The header From is the milter's check, the envelope sender the policy service's.
     with pytest.raises(smtplib.SMTPDataError) as header_from:
-        await hosted.submit(account["address"], password, message(_marker(), sender="ceo@customer.test", to=recipient),
-                      [recipient])
+        await hosted.submit(account["address"], password,
+                            message(foreign_from, sender="ceo@customer.test", to=recipient), [recipient])
     assert header_from.value.smtp_code == 550
-    with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused)):
-        await hosted.submit(account["address"], password, message(_marker(), sender=account["address"], to=recipient),
-                      [recipient], sender="ceo@customer.test")
-    marker = _marker()
-    await hosted.submit(account["address"], password, message(marker, sender="sales@customer.test", to=recipient),
-                  [recipient], sender="sales@customer.test")
-    received = await asyncio.to_thread(hosted.sink.wait_for_messages, 1, 15.0, recipient)
-    assert any(marker.encode() in m.data for m in received)
+    assert header_from.value.smtp_error == \
+        b"5.7.1 Sender address <ceo@customer.test> is not owned by user <strict@customer.test>"
+    with pytest.raises(smtplib.SMTPDataError) as envelope:
+        await hosted.submit(account["address"], password,
+                            message(foreign_envelope, sender=account["address"], to=recipient), [recipient],
+                            sender="ceo@customer.test")
+    assert envelope.value.smtp_code == 554
+    assert envelope.value.smtp_error == (b"5.7.1 <END-OF-MESSAGE>: End-of-data rejected: "
+                                         b"Sender address is not owned by user strict@customer.test")
+    await hosted.submit(account["address"], password, message(allowed, sender="sales@customer.test", to=recipient),
+                        [recipient], sender="sales@customer.test")
+    # The refused messages were never queued (refused at end of data), so the allowed one is all there is.
+    [received] = await asyncio.to_thread(hosted.sink.wait_for_messages, 1, 15.0, recipient)
+    assert allowed.encode() in received.data
+    assert foreign_from.encode() not in received.data and foreign_envelope.encode() not in received.data
+    assert hosted.sink.messages_for(recipient) == [received]
 
 
 async def test_unrestricted_mailbox_may_send_as_another_address(hosted: HostedMail) -> None:
@@ -105,13 +115,27 @@ async def test_unrestricted_mailbox_may_send_as_another_address(hosted: HostedMa
 async def test_outbound_limit_of_three_defers_the_fourth_message_of_the_day(hosted: HostedMail) -> None:
     await active_domain(hosted.api, hosted.dns)
     account, password = await create_mailbox(hosted.api, "limited", outbound_limit=3)
+    colleague, colleague_pw = await create_mailbox(hosted.api, "colleague")
     recipient = _outside()
-    for _ in range(3):
-        await hosted.submit(account["address"], password, message(_marker(), sender=account["address"], to=recipient),
-                      [recipient])
+    sent = [_marker() for _ in range(3)]
+    for marker in sent:
+        await hosted.submit(account["address"], password, message(marker, sender=account["address"], to=recipient),
+                            [recipient])
+    fourth = _marker()
     with pytest.raises(smtplib.SMTPDataError) as deferred:
-        await hosted.submit(account["address"], password, message(_marker(), sender=account["address"], to=recipient),
-                      [recipient])
-    assert 400 <= deferred.value.smtp_code < 500
-    assert b"3" in deferred.value.smtp_error
-    assert len(await asyncio.to_thread(hosted.sink.wait_for_messages, 3, 15.0, recipient)) == 3
+        await hosted.submit(account["address"], password, message(fourth, sender=account["address"], to=recipient),
+                            [recipient])
+    assert deferred.value.smtp_code == 450
+    assert b"4.7.1" in deferred.value.smtp_error
+    assert (b"Daily sending limit of 3 messages reached for limited@customer.test; try again tomorrow"
+            in deferred.value.smtp_error)
+    # Another mailbox's message, sent after the refusal, marks the end: once it arrived, the fourth (never
+    # accepted by Postfix) cannot be on its way, and only the three made it.
+    closing = _marker()
+    await hosted.submit(colleague["address"], colleague_pw, message(closing, sender=colleague["address"],
+                                                                    to=recipient), [recipient])
+    received = await asyncio.to_thread(hosted.sink.wait_for_messages, 4, 15.0, recipient)
+    bodies = [m.data for m in received]
+    assert len(bodies) == 4 and any(closing.encode() in data for data in bodies)
+    assert sorted(marker for marker in sent if any(marker.encode() in data for data in bodies)) == sorted(sent)
+    assert not any(fourth.encode() in data for data in bodies)

@@ -9,7 +9,15 @@ import uuid
 
 import dkim
 
-from tests.support.hosting import HostedMail, active_domain, create_mailbox, headers, message, update_mailbox
+from tests.support.hosting import (
+    HostedMail,
+    active_domain,
+    create_alias,
+    create_mailbox,
+    headers,
+    message,
+    update_mailbox,
+)
 
 
 def _marker() -> str:
@@ -78,6 +86,39 @@ async def test_autoresponder_replies_are_dkim_signed_and_verify(hosted: HostedMa
                                         headers=headers(hosted.api))).json()
     [record] = [r for r in info["dns_records"] if r["kind"] == "dkim"]
     assert dkim.verify(reply.data, dnsfunc=lambda name, timeout=5: record["value"].encode())
+
+
+async def test_the_autoresponder_answers_mail_sent_to_an_alias_of_the_mailbox(hosted: HostedMail) -> None:
+    await active_domain(hosted.api, hosted.dns)
+    account, _ = await create_mailbox(hosted.api, "aliased", autoresponder_enabled=True,
+                                      autoresponder_subject="Away", autoresponder_body="Back soon.")
+    await create_alias(hosted.api, "sales", [account["address"]])
+    sender = _outside()
+    # Addressed to the alias only: Pigeonhole answers only mail whose headers name one of :addresses.
+    hosted.send_inbound(["sales@customer.test"], message(_marker(), sender=sender, to="sales@customer.test"),
+                        sender=sender)
+    [reply] = await asyncio.to_thread(hosted.sink.wait_for_messages, 1, 15.0, sender)
+    assert reply.parsed()["Subject"] == "Away"
+    assert reply.parsed()["From"] == account["address"]
+
+
+async def test_a_spoofed_hosted_from_forwarded_from_outside_is_not_signed(hosted: HostedMail) -> None:
+    await active_domain(hosted.api, hosted.dns)
+    # The spoofed From is a real mailbox with its autoresponder on, the case most like a vacation reply.
+    boss, _ = await create_mailbox(hosted.api, "boss", autoresponder_enabled=True, autoresponder_body="Away.")
+    target = _outside()
+    relayer, _ = await create_mailbox(hosted.api, "relayer", forwards=[target], keep_copy=False)
+    spoofed = message(_marker(), sender=boss["address"], to=relayer["address"])
+    hosted.send_inbound([relayer["address"]], spoofed, sender="outsider@elsewhere.test")
+    # Even dressed as a vacation reply (null sender, Auto-Submitted), as redirects of bounces are.
+    dressed = message(_marker(), sender=boss["address"], to=relayer["address"],
+                      headers="Auto-Submitted: auto-replied (vacation)\r\n")
+    hosted.send_inbound([relayer["address"]], dressed, sender="")
+    forwarded = await asyncio.to_thread(hosted.sink.wait_for_messages, 2, 15.0, target)
+    for copy in forwarded:
+        assert b"DKIM-Signature" not in copy.data
+    # The redirect of ordinary mail leaves with the forwarding mailbox as its envelope sender.
+    assert sorted(copy.mail_from for copy in forwarded) == sorted(["<>", relayer["address"]])
 
 
 async def test_forwarded_mail_keeps_its_foreign_from_unsigned(hosted: HostedMail) -> None:

@@ -8,6 +8,7 @@ import imaplib
 import os
 import poplib
 import smtplib
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,30 @@ async def create_mailbox(api: Api, local_part: str, domain: str = "customer.test
     assert response.status_code == 200, response.text
     created = response.json()
     return created["account"], created["password"]
+
+
+async def create_alias(api: Api, name: str, destinations: list[str], domain: str = "customer.test",
+                       user_id: str = "user_123") -> dict[str, Any]:
+    response = await api.client.post(f"/v2/domains/{domain}/aliases", headers=headers(api),
+                                     json={"user_id": user_id, "name": name, "destinations": destinations})
+    assert response.status_code == 200, response.text
+    alias: dict[str, Any] = response.json()["alias"]
+    return alias
+
+
+ROUTE_SECRET = "route-secret"
+
+
+async def set_route(api: Api, url: str | None, secret: str | None = ROUTE_SECRET, domain: str = "customer.test",
+                    user_id: str = "user_123") -> dict[str, Any]:
+    """`webhook_then_store` to `url` (with `secret`), or back to `store` when `url` is None."""
+    body: dict[str, Any] = {"user_id": user_id, "forward_mode": "store"}
+    if url is not None:
+        body.update(forward_mode="webhook_then_store", webhook_url=url, webhook_secret=secret)
+    response = await api.client.put(f"/v2/domains/{domain}/route", headers=headers(api), json=body)
+    assert response.status_code == 200, response.text
+    route: dict[str, Any] = response.json()["domain"]["route"]
+    return route
 
 
 async def update_mailbox(api: Api, mailbox_id: int, user_id: str = "user_123", **fields: Any) -> dict[str, Any]:
@@ -162,6 +187,23 @@ class HostedMail:
             if loop.time() > deadline:
                 raise AssertionError(f"no message with {marker!r} in {address}'s {folder}")
             await asyncio.sleep(0.1)
+
+    def flush_queue(self) -> None:
+        """Ask the managed Postfix to retry every deferred message now (`postqueue -f`)."""
+        mailserver = self.api.runtime.mailserver
+        assert mailserver is not None
+        conf = mailserver.layout.postfix.config_dir
+        subprocess.run(["/usr/sbin/postqueue", "-c", str(conf), "-f"], check=True, timeout=30,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MAIL_CONFIG": str(conf)})
+
+    async def send_internal(self, recipients: list[str], message: bytes, sender: str = "") -> None:
+        """Mail from a local client to Postfix's loopback-only internal listener (where Dovecot sends). In a
+        thread: that listener consults the milter of the app under test, which runs on this event loop."""
+        await asyncio.to_thread(self._send_internal, recipients, message, sender)
+
+    def _send_internal(self, recipients: list[str], message: bytes, sender: str) -> None:
+        with smtplib.SMTP(LOOPBACK, self.ports.internal, timeout=15) as smtp:
+            smtp.sendmail(sender, recipients, message)
 
     def deliver(self, recipient: str, message: bytes) -> None:
         """LMTP delivery; raises smtplib.SMTPRecipientsRefused when Dovecot refuses the recipient."""

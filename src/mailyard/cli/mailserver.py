@@ -45,9 +45,17 @@ def render(args: argparse.Namespace) -> int:
         layout = render_mail_servers(settings, args.out, ports_from(args))
     except (KeyError, ValueError, OSError) as exc:
         raise CommandError(f"cannot render the mail server configuration: {exc}", 2) from None
-    print(f"wrote {layout.dovecot.config} and {layout.postfix.config_dir}\n"
-          f"start them with: dovecot -F -c {layout.dovecot.config}\n"
-          f"                 MAIL_CONFIG={layout.postfix.config_dir} /usr/lib/postfix/sbin/master "
-          f"-c {layout.postfix.config_dir} -d   (or: postfix -c {layout.postfix.config_dir} start)\n"
-          "Mailyard (serve with MAILYARD_MAIL_SERVICES=true) provides the milter, policy and webhook-copy services.")
+    conf = layout.postfix.config_dir
+    print(f"wrote {layout.dovecot.config} (Dovecot) and {conf} (Postfix)\n"
+          "\n"
+          f"Dovecot:  dovecot -c {layout.dovecot.config}      (-F to stay in the foreground)\n"
+          "\n"
+          "Postfix, as an extra instance beside the system's own:\n"
+          "  # once: the default instance must list the directory, or `postfix -c` refuses it silently\n"
+          f"  postconf -e \"alternate_config_directories = $(postconf -h alternate_config_directories) {conf}\"\n"
+          f"  postfix -c {conf} set-permissions   # its data_directory must belong to the postfix user\n"
+          f"  postfix -c {conf} start\n"
+          f"  (or in the foreground: MAIL_CONFIG={conf} /usr/lib/postfix/sbin/master -c {conf} -d)\n"
+          "\n"
+          "Mailyard provides the milter, policy and webhook-copy services: MAILYARD_MAIL_SERVICES=true mailyard serve")
     return 0

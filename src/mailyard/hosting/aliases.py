@@ -1,8 +1,10 @@
 """Aliases of hosted domains: an address that delivers to up to 20 destinations, inside or outside Mailyard.
 
 Postfix expands them (virtual_alias_maps over `hosted_aliases.destinations_text`). An alias address may
-not also be a mailbox, and an alias's owner (a mailbox among its destinations) may send as it when the
-mailbox has restrict_from_field.
+not also be a mailbox, may not deliver to itself, and may not point at a `.invalid` domain (where Mailyard's
+webhook copies go). An alias's owner (a mailbox among its destinations) may send as it when the mailbox has
+restrict_from_field, and its autoresponder answers mail sent to the alias: creating or deleting an alias
+re-renders the Sieve scripts of the mailboxes it reaches, in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from mailyard.errors import FieldError, MailyardError, conflict, invalid, invalid_fields, not_found
 from mailyard.hosting.domains import DomainService
+from mailyard.hosting.mailbox_views import mailboxes_reached, refresh_sieve
 from mailyard.hosting.names import local_part
 from mailyard.hosting.records import HostedAliasRecord, HostedMailboxRecord
 from mailyard.hosting.settings import normalize_email
@@ -42,7 +46,7 @@ def alias_not_found() -> MailyardError:
     return not_found("Alias not found", "AliasNotFound", title="Not found")
 
 
-def _destinations(value: object) -> list[str]:
+def _destinations(value: object, address: str) -> list[str]:
     if not isinstance(value, list) or not value:
         raise invalid("destinations", f"must be a list of 1 to {MAX_DESTINATIONS} email addresses")
     errors: list[FieldError] = []
@@ -51,16 +55,22 @@ def _destinations(value: object) -> list[str]:
         try:
             if not isinstance(item, str):
                 raise ValueError
-            address = normalize_email(item)
+            destination = normalize_email(item)
+        except PydanticCustomError as exc:
+            errors.append(FieldError(f"destinations.{index}", exc.message()))
+            continue
         except ValueError:
             errors.append(FieldError(f"destinations.{index}", "is not a valid email address"))
             continue
-        if address.lower() not in (f.lower() for f in found):
-            found.append(address)
+        if destination.lower() not in (f.lower() for f in found):
+            found.append(destination)
     if errors:
         raise invalid_fields(errors)
     if len(found) > MAX_DESTINATIONS:
         raise invalid("destinations", f"must have at most {MAX_DESTINATIONS} addresses")
+    if address.lower() in (f.lower() for f in found):
+        # Postfix would expand it into itself until its recursion limit and bounce every message.
+        raise invalid("destinations", f"must not include the alias's own address {address}")
     return found
 
 
@@ -80,8 +90,8 @@ class AliasService:
         user_id = acting_user(principal, body.get("user_id"))
         row = await self.domains.get_for_mailboxes(principal, domain, user_id)
         name = local_part(body.get("name"), field="name")
-        destinations = _destinations(body.get("destinations"))
         address = f"{name}@{row.name}"
+        destinations = _destinations(body.get("destinations"), address)
         record = HostedAliasRecord(domain_id=row.id, user_id=user_id, name=name, address=address,
                                    destinations=destinations, destinations_text=",".join(destinations),
                                    created_at=utcnow())
@@ -91,6 +101,7 @@ class AliasService:
                     if await session.scalar(select(model.id).where(model.address == address)):
                         raise conflict(f"{address} already exists", "AliasExists")
                 session.add(record)
+                await refresh_sieve(session, await mailboxes_reached(session, destinations))
         except IntegrityError:
             raise conflict(f"{address} already exists", "AliasExists") from None
         return self._view(record, row.name)
@@ -116,5 +127,7 @@ class AliasService:
             if alias is None:
                 raise alias_not_found()
             view = self._view(alias, row.name)
+            reached = await mailboxes_reached(session, view.destinations)
             await session.execute(delete(HostedAliasRecord).where(HostedAliasRecord.id == alias.id))
+            await refresh_sieve(session, reached)
         return view

@@ -3,7 +3,8 @@
 `OutgoingMail.handle` runs at the end of every message Postfix's submission service receives:
 
 - unauthenticated mail is accepted untouched (it is not ours to sign or restrict), except what Dovecot hands
-  to Postfix's loopback-only internal listener: a vacation reply From a hosted mailbox is signed;
+  to Postfix's loopback-only internal listener, where only a genuine vacation reply is signed (see
+  `_sign_vacation_reply`); Sieve redirects and rejection notices leave unsigned;
 - a mailbox with restrict_from_field may only use a header From it owns (its own address or an alias that
   delivers to it): anything else, and a From with no or several addresses, is refused with 550 5.7.1;
 - mail whose From domain is an active hosted domain is signed with that domain's key, provided the sender
@@ -138,7 +139,7 @@ class OutgoingMail:
         login = (message.auth_login or "").strip().lower()
         if not login:
             if message.macros.get("{daemon_name}") == INTERNAL_DAEMON:
-                return await self._sign_for_mailbox(message)
+                return await self._sign_vacation_reply(message)
             return MilterVerdict.accept()
         sender = await self._sender(login)
         restricted = sender is not None and sender.restricted
@@ -163,16 +164,37 @@ class OutgoingMail:
             return MilterVerdict.accept()
         return MilterVerdict.accept([await self._signature(message, key)])
 
-    async def _sign_for_mailbox(self, message: MilterMessage) -> MilterVerdict:
-        """Mail Dovecot sends for a mailbox (a vacation reply from its own address) is signed when that
-        From is a hosted mailbox of the domain's customer; a redirect keeps its foreign From, unsigned."""
+    async def _sign_vacation_reply(self, message: MilterMessage) -> MilterVerdict:
+        """Sign what Dovecot sends from the internal listener only when it is a vacation reply of a hosted mailbox.
+
+        A redirect carries a message from anybody, its header From included: signing it because that From is a
+        hosted mailbox would hand an outsider the domain's signature. So every one of these must hold:
+
+        - the envelope sender is <>: Pigeonhole sends vacation replies so, while redirects carry the forwarding
+          mailbox (`sieve_redirect_envelope_from = orig_recipient`), or <> only when the redirected mail had <>;
+        - no Received header: a reply is written by Dovecot and never crossed an MTA, whereas anything redirected
+          arrived through Postfix, which added one (the milter never sees the internal listener's own);
+        - one Auto-Submitted header, "auto-replied" (RFC 3834, what Pigeonhole writes);
+        - the header From is a mailbox with its autoresponder on, of the customer owning the signing domain.
+        """
+        if message.envelope_from.strip() or message.body_truncated:
+            return MilterVerdict.accept()
+        names = [name.strip().lower() for name, _ in message.headers]
+        if "received" in names:
+            return MilterVerdict.accept()
+        auto = [value for name, value in message.headers if name.strip().lower() == "auto-submitted"]
+        if len(auto) != 1 or auto[0].split(";")[0].split("(")[0].strip().lower() != "auto-replied":
+            return MilterVerdict.accept()
         address = header_from_address(message.headers)
         domain = _domain_of(address) if address else None
         key = await self._key(domain) if domain else None
-        if address is None or key is None or message.body_truncated:
+        if address is None or key is None:
             return MilterVerdict.accept()
-        mailbox = await self._sender(address)
-        if mailbox is None or mailbox.user_id != key.user_id:
+        row = await self.db.read_one(select(HostedMailboxRecord.user_id, HostedMailboxRecord.settings)
+                                     .where(HostedMailboxRecord.address == address))
+        if row is None or row.user_id != key.user_id:
+            return MilterVerdict.accept()
+        if not settings_from_json(row.settings or {}).autoresponder_enabled:
             return MilterVerdict.accept()
         return MilterVerdict.accept([await self._signature(message, key)])
 

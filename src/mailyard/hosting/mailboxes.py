@@ -26,6 +26,7 @@ from mailyard.hosting.mailbox_views import (
     bounce_reply,
     disabled_services,
     sieve_columns,
+    sieve_columns_for,
 )
 from mailyard.hosting.names import local_part as valid_local_part
 from mailyard.hosting.password_policy import PasswordPolicy
@@ -223,6 +224,7 @@ class MailboxService:
                 record.is_default = not await session.scalar(
                     select(HostedMailboxRecord.id).where(HostedMailboxRecord.user_id == uid).limit(1)
                 )
+                record.sieve_id, record.sieve_script = await sieve_columns_for(session, settings, address)
                 session.add(record)
         except IntegrityError:
             raise conflict(f"{address} already exists", "EmailAccountExists") from None
@@ -271,6 +273,7 @@ class MailboxService:
             elif not settings.force_otp:
                 record.otp_secret = None
             _apply_derived(record, settings)
+            record.sieve_id, record.sieve_script = await sieve_columns_for(session, settings, record.address)
             record.updated_at = now
             revoked = _access(record) != access_before
         if revoked:

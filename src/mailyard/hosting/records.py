@@ -34,6 +34,7 @@ class HostedDomainRecord(Base):
     forward_mode: Mapped[str] = mapped_column(String(32), default="store")
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = encrypted_column(nullable=True)
+    hook_token: Mapped[str | None] = mapped_column(String(64))  # in the webhook-copy address (hook_addresses.py)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

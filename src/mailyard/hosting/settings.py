@@ -140,6 +140,8 @@ def normalize_email(value: str) -> str:
     labels = domain.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         _fail("is not a valid email address")
+    if labels[-1] == "invalid":  # RFC 6761: never deliverable; hooks.mailyard.invalid is Mailyard's webhook copies
+        _fail("is not a deliverable email address (the .invalid domain is reserved)")
     address = f"{local}@{domain}"
     if len(address) > 254:
         _fail("is not a valid email address")

@@ -11,7 +11,7 @@ import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailyard.mailserver.dovecot_sql import SqlConnection, render_dict_conf, render_sql_conf
+from mailyard.mailserver.dovecot_sql import MAIL_LOCATION, SqlConnection, render_dict_conf, render_sql_conf
 from mailyard.mailserver.ports import MailPorts
 
 # The one namespace, with the special-use folders every new mailbox gets (and clients look for).
@@ -39,13 +39,15 @@ class DovecotOptions:
 
 @dataclass(frozen=True)
 class DovecotLayout:
-    """The files of one rendered instance, all below `root`."""
+    """The files of one rendered instance: the main file (`entry`, or root/dovecot.conf), everything else
+    below `root`."""
 
     root: Path
+    entry: Path | None = None
 
     @property
     def config(self) -> Path:
-        return self.root / "dovecot.conf"
+        return self.entry or self.root / "dovecot.conf"
 
     @property
     def sql_config(self) -> Path:
@@ -66,6 +68,9 @@ class DovecotLayout:
     @property
     def log(self) -> Path:
         return self.root / "dovecot.log"
+
+
+LMTP_LISTEN = "127.0.0.1"
 
 
 def mail_ids(user: str) -> tuple[int, int]:
@@ -124,8 +129,9 @@ auth_mechanisms = plain login
 auth_cache_size = 0
 auth_verbose = yes
 
-{sql_users(layout.sql_config, uid, gid)}mail_home = {options.mail_root}/%Ld/%Ln
-mail_location = maildir:~/Maildir
+{sql_users(layout.sql_config, uid, gid)}# The userdb returns home and mail; these say the same.
+mail_home = {options.mail_root}/%Ld/%Ln
+mail_location = {MAIL_LOCATION}
 mail_plugins = $mail_plugins quota quota_clone
 
 {MAILBOX_NAMESPACE}
@@ -142,6 +148,10 @@ plugin {{
   sieve = dict:proxy::mailyard;name=active;bindir=~/.sieve-bin
   # A mailbox may have 20 forwards; Pigeonhole allows 4 redirects by default (then forwards nothing).
   sieve_max_redirects = 20
+  # A redirect leaves with the forwarding mailbox as its envelope sender (SRS-like, so SPF passes and bounces
+  # come back to it), never as the original sender; Pigeonhole keeps <> only for mail that had <>. That is
+  # also how the milter tells a redirect from a vacation reply, which alone it signs (hosting/dkim_signing.py).
+  sieve_redirect_envelope_from = orig_recipient
 }}
 protocol imap {{
   mail_plugins = $mail_plugins imap_quota
@@ -149,8 +159,9 @@ protocol imap {{
 protocol lmtp {{
   mail_plugins = $mail_plugins sieve
 }}
-# Sieve redirects and vacation replies leave through Postfix's loopback-only internal listener, which signs
-# them (DKIM) like submitted mail; without it, through the SMTP port (Postfix relays for loopback clients).
+# Sieve redirects, vacation replies and rejections leave through Postfix's loopback-only internal listener,
+# whose milter signs the vacation replies (DKIM); without it, through the SMTP port (Postfix relays for
+# loopback clients).
 submission_host = 127.0.0.1:{ports.internal or ports.smtp or 25}
 # Over-quota recipients are refused at RCPT time, so the sender learns at once (552).
 lmtp_rcpt_check_quota = yes
@@ -161,8 +172,10 @@ service pop3-login {{
 {_listener("pop3", listen, ports.pop3)}{_listener("pop3s", listen, ports.pop3s if tls else 0, True)}}}
 service managesieve-login {{
 {_listener("sieve", listen, ports.sieve)}}}
+# LMTP is for Postfix only, on loopback whatever `listen` says: a client delivering straight to it would
+# skip every check Postfix makes (bounce_mail, the hooks domain, webhook copies).
 service lmtp {{
-{_listener("lmtp", listen, ports.lmtp)}}}
+{_listener("lmtp", LMTP_LISTEN, ports.lmtp)}}}
 # Postfix's submission service authenticates its clients here (smtpd_sasl_type = dovecot).
 service auth {{
   unix_listener auth-postfix {{
@@ -191,15 +204,17 @@ def prepare_mail_root(mail_root: Path, mail_user: str) -> None:
     mail_root.chmod(0o755)
 
 
-def write_dovecot_config(directory: Path, connection: SqlConnection, options: DovecotOptions) -> DovecotLayout:
-    """Write dovecot.conf and its SQL files into `directory`; the SQL files (DB credentials) are 0600."""
-    layout = DovecotLayout(directory.resolve())
+def write_dovecot_config(directory: Path, connection: SqlConnection, options: DovecotOptions,
+                         entry: Path | None = None) -> DovecotLayout:
+    """Write the main file (`entry`, default directory/dovecot.conf) and the SQL files into `directory`; the SQL
+    files (DB credentials) are 0600."""
+    layout = DovecotLayout(directory.resolve(), entry.resolve() if entry else None)
     layout.root.mkdir(parents=True, exist_ok=True)
     # Mail processes (the mail user) connect to sockets under base_dir; the SQL files stay 0600.
     layout.root.chmod(0o755)
     for path in (layout.base_dir, layout.state_dir):
         path.mkdir(exist_ok=True)
-    for path, text in ((layout.sql_config, render_sql_conf(connection)),
+    for path, text in ((layout.sql_config, render_sql_conf(connection, options.mail_root)),
                        (layout.dict_config, render_dict_conf(connection))):
         path.write_text(text)
         os.chmod(path, 0o600)

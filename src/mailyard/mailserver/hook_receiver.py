@@ -13,7 +13,7 @@ from typing import Any
 
 from aiosmtpd.lmtp import LMTP
 
-from mailyard.mailserver.postfix_config import HOOK_DOMAIN
+from mailyard.mailserver.hook_addresses import HOOK_DOMAIN
 from mailyard.mailserver.stream_server import StreamServer
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mailyard.config import Settings
+from mailyard.mailserver.dovecot_config import LMTP_LISTEN
 from mailyard.mailserver.ports import MailPorts
 from mailyard.mailserver.render import MailServerLayout, render_mail_servers
 
@@ -61,7 +62,8 @@ class ChildServer:
             raise MailServerError(f"{self.name} is not installed ({_INSTALL_HINT})")
         return open(self.log_dir / f"{self.name}.stdout", "ab")
 
-    async def start(self, host: str, ports: Sequence[int], wait: float = 20.0) -> None:
+    async def start(self, endpoints: Sequence[tuple[str, int]], wait: float = 20.0) -> None:
+        """Start the master and wait until every (host, port) of `endpoints` accepts connections."""
         stdout = self._open_stdout()
         try:
             self._process = await asyncio.create_subprocess_exec(
@@ -71,7 +73,7 @@ class ChildServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while loop.time() < deadline and self._process.returncode is None:
-            if all(_port_open(host, port) for port in ports):
+            if all(_port_open(host, port) for host, port in endpoints):
                 return
             await asyncio.sleep(0.1)
         await self.stop()
@@ -114,9 +116,11 @@ class ManagedMailServer:
         return self.layout.dovecot.config
 
     async def start(self) -> None:
-        await self.dovecot.start(self.host, [p for p in (self.ports.imap, self.ports.pop3, self.ports.lmtp) if p])
+        ports = self.ports
+        await self.dovecot.start([(self.host, p) for p in (ports.imap, ports.pop3) if p]
+                                 + ([(LMTP_LISTEN, ports.lmtp)] if ports.lmtp else []))
         try:
-            await self.postfix.start(self.host, [p for p in (self.ports.smtp, self.ports.submission) if p])
+            await self.postfix.start([(self.host, p) for p in (ports.smtp, ports.submission) if p])
         except BaseException:
             await self.dovecot.stop()
             raise

@@ -4,7 +4,9 @@ Lookup tables are SQL queries (sqlite or pgsql, like the store): active domains,
 the bounce_mail refusals and the webhook copies of `webhook_then_store` domains. Mail for hosted
 mailboxes goes to Dovecot over LMTP. Submission (STARTTLS, SASL through Dovecot, so every login rule
 applies) passes Mailyard's milter (DKIM signing, From ownership) and policy service (outbound limits).
-Every path is under one directory; chroot is off.
+Every smtpd service (SMTP, submission, the internal listener) refuses at RCPT a bounce_mail mailbox and
+the hooks domain, which only Postfix itself may address (recipient_bcc_maps). Every path is under one
+directory; chroot is off.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from mailyard.mailserver.hook_addresses import HOOK_DOMAIN
+from mailyard.mailserver.pg_target import pg_target, postfix_hosts
 from mailyard.mailserver.ports import MailPorts
 from mailyard.store.urls import backend_of, sqlite_path
 
 INTERNAL_DAEMON = "mailyard-internal"  # the milter's {daemon_name} for mail from the internal listener
-HOOK_DOMAIN = "hooks.mailyard.invalid"  # where webhook copies are addressed; never a real domain (RFC 2606)
+HOOK_REFUSAL = "REJECT 5.1.1 This address only takes mail from Mailyard itself"
 
 # Services as in Debian's master.cf, without chroot and without pipe transports for absent software.
 POSTFIX_SERVICES = """\
@@ -52,8 +54,9 @@ QUERIES = {
     "mailboxes": "SELECT 'OK' FROM hosted_mailboxes WHERE address = '%s'",
     "aliases": "SELECT destinations_text FROM hosted_aliases WHERE address = '%s'",
     "bounces": "SELECT bounce_reply FROM hosted_mailboxes WHERE address = '%s' AND bounce_reply IS NOT NULL",
-    "hooks": f"SELECT 'domain-' || id || '@{HOOK_DOMAIN}' FROM hosted_domains "  # noqa: S608  constant
-             "WHERE name = '%d' AND forward_mode = 'webhook_then_store'",
+    # The copy address carries the domain's token (hook_addresses.py), which the receiver verifies.
+    "hooks": f"SELECT 'domain-' || id || '-' || hook_token || '@{HOOK_DOMAIN}' FROM hosted_domains "  # noqa: S608
+             "WHERE name = '%d' AND forward_mode = 'webhook_then_store' AND hook_token IS NOT NULL",
 }
 
 
@@ -97,9 +100,14 @@ class PostfixLayout:
 
 
 def _pg_lines(database_url: str) -> str:
-    url = make_url(database_url)
-    host = f"inet:{url.host or 'localhost'}:{url.port or 5432}"
-    return f"hosts = {host}\nuser = {url.username or ''}\npassword = {url.password or ''}\ndbname = {url.database}\n"
+    target = pg_target(database_url)
+    for name in ("user", "password", "database"):
+        value = getattr(target, name)
+        if value != value.strip():
+            # Postfix trims the values of its configuration files.
+            raise ValueError(f"the database URL's {name} has surrounding whitespace, which Postfix cannot read")
+    return (f"hosts = {postfix_hosts(target)}\nuser = {target.user}\npassword = {target.password}\n"
+            f"dbname = {target.database}\n")
 
 
 def table_driver(database_url: str) -> str:
@@ -130,7 +138,7 @@ def render_master_cf(options: PostfixOptions) -> str:
             "  -o smtpd_sasl_auth_enable=yes\n"
             "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
             "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
-            "  -o smtpd_recipient_restrictions=\n"
+            "  -o smtpd_recipient_restrictions=$mailyard_recipient_checks\n"
             "  -o smtpd_milters=$mailyard_submission_milters\n"
             "  -o smtpd_end_of_data_restrictions=$mailyard_submission_policy"
         )
@@ -145,7 +153,7 @@ def render_master_cf(options: PostfixOptions) -> str:
             "  -o smtpd_sasl_auth_enable=no\n"
             "  -o smtpd_client_restrictions=permit_mynetworks,reject\n"
             "  -o smtpd_relay_restrictions=permit_mynetworks,reject\n"
-            "  -o smtpd_recipient_restrictions=\n"
+            "  -o smtpd_recipient_restrictions=$mailyard_recipient_checks\n"
             "  -o smtpd_milters=$mailyard_submission_milters\n"
             f"  -o milter_macro_daemon_name={INTERNAL_DAEMON}"
         )
@@ -186,8 +194,12 @@ def render_main_cf(layout: PostfixLayout, options: PostfixOptions, driver: str) 
         "recipient_bcc_maps": table("hooks"),
         "transport_maps": f"inline:{{ {HOOK_DOMAIN}=lmtp:inet:127.0.0.1:{options.hook_port} }}",
         "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
-        # bounce_mail: refused at RCPT time with the mailbox's bounce_msg.
-        "smtpd_recipient_restrictions": f"check_recipient_access {table('bounces')}",
+        # bounce_mail: refused at RCPT time with the mailbox's bounce_msg; the hooks domain is Postfix's own
+        # (recipient_bcc_maps adds the copies after smtpd), so no client may address it. Every smtpd service
+        # applies these; mail that reaches a bounce_mail mailbox through an alias meets its Sieve `reject`.
+        "mailyard_recipient_checks": f"check_recipient_access {table('bounces')}, "
+                                     f"check_recipient_access inline:{{ {{ {HOOK_DOMAIN} = {HOOK_REFUSAL} }} }}",
+        "smtpd_recipient_restrictions": "$mailyard_recipient_checks",
         "smtpd_sasl_type": "dovecot",
         "smtpd_sasl_path": str(options.sasl_socket),
         "smtpd_sasl_security_options": "noanonymous",

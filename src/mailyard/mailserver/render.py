@@ -1,7 +1,11 @@
 """`mailyard mailserver config`: write the Dovecot and Postfix configurations for this store.
 
-Layout of the output directory: `dovecot/` (dovecot.conf and its SQL files, runtime files under it)
-and `postfix/` (conf/main.cf, conf/master.cf, the SQL lookup tables; queue and data directories).
+Layout of the output directory DIR, every runtime path under it:
+
+- `dovecot.conf`, Dovecot's entry point (`dovecot -c DIR/dovecot.conf`), and `dovecot/` for the rest: its SQL
+  files (0600), `run/` (sockets), `state/` and `dovecot.log`;
+- `postfix/`: `conf/` (main.cf, master.cf, the SQL lookup tables, 0600; `postfix -c DIR/postfix/conf`),
+  `queue/`, `data/` and `postfix.log`.
 """
 
 from __future__ import annotations
@@ -66,13 +70,19 @@ def age_config_files(layout: PostfixLayout) -> None:
         os.utime(path, (past, past))
 
 
+def postfix_tables(database_url: str) -> dict[str, str]:
+    """The lookup tables' files by name; raises ValueError for a store Postfix cannot be pointed at."""
+    return {name: render_table(database_url, query) for name, query in QUERIES.items()}
+
+
 def write_postfix_config(directory: Path, database_url: str, options: PostfixOptions) -> PostfixLayout:
     """main.cf, master.cf and the lookup tables, plus the queue tree with the owners Postfix demands."""
+    tables = postfix_tables(database_url)
     layout = PostfixLayout(directory.resolve())
     prepare_postfix_dirs(layout)
-    for name, query in QUERIES.items():
+    for name, text in tables.items():
         path = layout.table(name)
-        path.write_text(render_table(database_url, query))
+        path.write_text(text)
         path.chmod(0o600)  # may hold the database password; proxymap reads it as root
     (layout.config_dir / "master.cf").write_text(render_master_cf(options))
     (layout.config_dir / "main.cf").write_text(render_main_cf(layout, options, table_driver(database_url)))
@@ -83,12 +93,16 @@ def write_postfix_config(directory: Path, database_url: str, options: PostfixOpt
 def render_mail_servers(settings: Settings, directory: Path, ports: MailPorts,
                         instance_name: str = "mailyard") -> MailServerLayout:
     directory = directory.resolve()
-    dovecot = write_dovecot_config(directory / "dovecot", sql_connection(settings.effective_database_url),
-                                   DovecotOptions(
+    connection = sql_connection(settings.effective_database_url)
+    postfix_tables(settings.effective_database_url)  # refuses a store URL Postfix cannot use before writing
+    directory.mkdir(parents=True, exist_ok=True)
+    # Where earlier versions wrote the entry point: a stale copy there would be started by mistake.
+    (directory / "dovecot" / "dovecot.conf").unlink(missing_ok=True)
+    dovecot = write_dovecot_config(directory / "dovecot", connection, DovecotOptions(
         hostname=settings.mail_hostname, mail_root=settings.effective_mail_root, listen=settings.mail_listen,
         mail_user=settings.mail_user, tls_cert=settings.mail_tls_cert, tls_key=settings.mail_tls_key,
         instance_name=instance_name, ports=ports,
-    ))
+    ), entry=directory / "dovecot.conf")
     prepare_mail_root(settings.effective_mail_root, settings.mail_user)
     postfix = write_postfix_config(directory / "postfix", settings.effective_database_url, PostfixOptions(
         hostname=settings.mail_hostname, listen=settings.mail_listen, lmtp_port=ports.lmtp,
