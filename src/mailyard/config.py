@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     mail_tls_cert: Path | None = Field(None, description="PEM certificate of the mail server (enables TLS).")
     mail_tls_key: Path | None = Field(None, description="PEM private key of the mail server.")
     mail_user: str = Field("mail", description="System user owning hosted mail (Dovecot's mail_uid/mail_gid).")
+    mail_auth_failure_delay: int = Field(2, ge=0, le=60,
+                                         description="Seconds Dovecot waits before answering a failed login.")
     mail_dovecot_config: Path | None = Field(
         None, description="dovecot.conf of an externally run Dovecot, so Mailyard can end sessions (doveadm kick).")
     mail_relay: str = Field("127.0.0.1:25", description="host:port Mailyard hands its own notices to (Postfix).")
@@ -136,6 +138,7 @@ class Settings(BaseSettings):
             "mail_tls_cert": str(self.mail_tls_cert) if self.mail_tls_cert else "(none: TLS off)",
             "mail_tls_key": "(set)" if self.mail_tls_key else "(none)",
             "mail_user": self.mail_user,
+            "mail_auth_failure_delay": self.mail_auth_failure_delay,
             "mail_dovecot_config": str(self.mail_dovecot_config) if self.mail_dovecot_config else "(managed only)",
             "mail_relay": self.mail_relay,
             "mail_outbound_relay": self.mail_outbound_relay or "(MX delivery)",

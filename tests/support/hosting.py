@@ -228,7 +228,9 @@ async def hosted(api_factory: ApiFactory, dns_records: DnsServer, test_ca: Throw
     api = await api_factory(mailserver=ports, mail_hostname=MAIL_HOST, mail_root=mail_root,
                             mail_tls_cert=test_ca.cert_path, mail_tls_key=test_ca.key_path,
                             mail_relay=f"{LOOPBACK}:{smtp}", mail_outbound_relay=f"{LOOPBACK}:{smtp_sink.port}",
-                            milter_port=milter, policy_port=policy, hook_port=hook)
+                            milter_port=milter, policy_port=policy, hook_port=hook,
+                            # Refused logins answer at once: the tests refuse many, 2 s each would add up.
+                            mail_auth_failure_delay=0)
     assert os.path.isdir(mail_root)
     return HostedMail(api, ports, dns_records, mail_root, test_ca, smtp_sink)
 

@@ -85,22 +85,31 @@ class ChildServer:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
+        # Only the master is asked to stop: it ends its own children in order. Signalling the whole group at
+        # once races that (Dovecot's master then waits seconds on an auth worker it has lost track of).
         try:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(grace):
                 await process.wait()
         except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+            pass
+        except ProcessLookupError:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever outlived the master, or the master itself
         except ProcessLookupError:
             pass
+        await process.wait()
 
 
 class ManagedMailServer:
     """Dovecot, then Postfix (which authenticates through Dovecot and delivers to it)."""
 
-    def __init__(self, layout: MailServerLayout, listen: str, ports: MailPorts) -> None:
+    def __init__(self, layout: MailServerLayout, listen: str, ports: MailPorts, stop_grace: float = 5.0) -> None:
         self.layout = layout
+        # Seconds each master has to stop cleanly before its process group is killed. Dovecot's master
+        # takes about a second to let its children go.
+        self.stop_grace = stop_grace
         self.host = "127.0.0.1" if listen in {"*", "0.0.0.0"} else ("::1" if listen == "::" else listen)
         self.ports = ports
         dovecot, postfix = layout.dovecot, layout.postfix
@@ -128,12 +137,12 @@ class ManagedMailServer:
                  self.layout.postfix.config_dir)
 
     async def stop(self) -> None:
-        await self.postfix.stop()
-        await self.dovecot.stop()
+        await self.postfix.stop(self.stop_grace)
+        await self.dovecot.stop(self.stop_grace)
 
 
 def managed_mail_server(settings: Settings, directory: Path, ports: MailPorts,
-                        instance_name: str = "mailyard") -> ManagedMailServer:
+                        instance_name: str = "mailyard", stop_grace: float = 5.0) -> ManagedMailServer:
     """Render the configuration for this store into `directory`; the servers start with the app."""
     return ManagedMailServer(render_mail_servers(settings, directory, ports, instance_name), settings.mail_listen,
-                             ports)
+                             ports, stop_grace)

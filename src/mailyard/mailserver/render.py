@@ -101,7 +101,7 @@ def render_mail_servers(settings: Settings, directory: Path, ports: MailPorts,
     dovecot = write_dovecot_config(directory / "dovecot", connection, DovecotOptions(
         hostname=settings.mail_hostname, mail_root=settings.effective_mail_root, listen=settings.mail_listen,
         mail_user=settings.mail_user, tls_cert=settings.mail_tls_cert, tls_key=settings.mail_tls_key,
-        instance_name=instance_name, ports=ports,
+        instance_name=instance_name, ports=ports, auth_failure_delay=settings.mail_auth_failure_delay,
     ), entry=directory / "dovecot.conf")
     prepare_mail_root(settings.effective_mail_root, settings.mail_user)
     postfix = write_postfix_config(directory / "postfix", settings.effective_database_url, PostfixOptions(
