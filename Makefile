@@ -11,6 +11,10 @@ DEBIAN_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond
 
 .PHONY: run test lint bench system-packages clean
 
+# Some environments set PYTHONDONTWRITEBYTECODE: then every `mailyard` the tests start compiles the whole
+# package again (a second per start). Byte-compiled files go to __pycache__/, which git ignores.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -7,9 +7,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from mailyard.app import create_app
 from mailyard.cli.common import load_settings, open_runtime
 from mailyard.cli.mailserver import add_port_arguments, ports_from
 from mailyard.mailserver.managed import managed_mail_server
@@ -29,6 +26,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: the web stack is only needed by `serve`, and every other command starts faster without it.
+    import uvicorn
+
+    from mailyard.app import create_app
+
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings().model_copy(update=overrides)
     configure(settings.log_level)

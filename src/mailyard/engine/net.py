@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import socket
 import ssl
 from dataclasses import dataclass
@@ -102,9 +103,16 @@ async def open_socket(host: str, port: int, options: NetOptions) -> socket.socke
 
 
 def tls_context(reject_unauthorized: bool, options: NetOptions, min_version: str | None = None) -> ssl.SSLContext:
+    return _tls_context(reject_unauthorized, str(options.ca_file) if options.ca_file else None, min_version)
+
+
+@functools.lru_cache(maxsize=32)
+def _tls_context(reject_unauthorized: bool, ca_file: str | None, min_version: str | None) -> ssl.SSLContext:
+    # Loading the trust store costs ~40 ms; a configured context is safe to share between connections, so
+    # thousands of accounts connecting share a handful (a changed CA file is read on the next start).
     context = ssl.create_default_context()
-    if options.ca_file:
-        context.load_verify_locations(cafile=options.ca_file)
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
     if not reject_unauthorized:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

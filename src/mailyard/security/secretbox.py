@@ -7,6 +7,7 @@ sealed it, so a value sealed under another secret fails with a clear error inste
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -23,8 +24,10 @@ class SecretBoxError(Exception):
     """A stored value cannot be opened with the configured secret."""
 
 
+@functools.lru_cache(maxsize=4)
 def derive_key(secret: str) -> bytes:
     # scrypt, because operators choose the secret and a weak passphrase should still cost an attacker.
+    # Cached: one process derives the same key again on every runtime it opens (CLI, tests, rotation).
     return Scrypt(salt=_SALT, length=32, n=2**14, r=8, p=1).derive(secret.encode())
 
 
