@@ -53,6 +53,12 @@ async def test_an_expired_link_gets_the_error_page_and_creates_nothing(api: Api)
     assert (await api.get("/v1/accounts")).json()["total"] == 0
 
 
+def _settings(account: dict[str, object]) -> dict[str, object]:
+    """What a replayed form could change; the live state and counters move as the worker syncs."""
+    live = {"state", "counters", "syncTime", "lastError", "connections", "outlookSubscription"}
+    return {key: value for key, value in account.items() if key not in live}
+
+
 async def test_a_used_link_submitted_again_creates_and_changes_nothing(
         api: Api, dovecot: DovecotServer, mail_user: MailUserFactory) -> None:
     user = mail_user()
@@ -69,7 +75,7 @@ async def test_a_used_link_submitted_again_creates_and_changes_nothing(
     again = await api.client.post(url, data=fields)
     assert again.status_code == 410 and "This link has already been used" in again.text
     assert (await api.get("/v1/accounts")).json()["total"] == 1
-    assert (await api.get(f"/v1/account/{account}")).json() == stored.json()
+    assert _settings((await api.get(f"/v1/account/{account}")).json()) == _settings(stored.json())
 
 
 async def test_an_account_made_through_a_tenants_link_belongs_to_that_tenant(

@@ -158,16 +158,19 @@ async def test_hosted_mailbox_is_created_with_its_password_shown_once(
     fresh = (await page.locator("#new-password").text_content() or "").strip()
     assert fresh != password
     await page.get_by_role("link", name="Back to shop.test").click()
-    await page.locator("tr[data-mailbox='alice@shop.test']").get_by_role("button", name="Disable").click()
-    await expect(page.locator("tr[data-mailbox='alice@shop.test'] .status")).to_have_text("disabled")
-    await expect(page.get_by_role("status")).to_have_text("The mailbox is disabled: it cannot log in anywhere.")
-    refused = await live_app.api.post("/v2/auth/check", json={"address": "alice@shop.test", "password": fresh,
-                                                               "service": "imap", "remote_ip": "127.0.0.1"})
-    assert refused.json()["allow"] is False
+    assert await _switch_mailbox(live_app, page, fresh, "Disable", "disabled",
+                                 "The mailbox is disabled: it cannot log in anywhere.") is False
+    assert await _switch_mailbox(live_app, page, fresh, "Enable", "active", "The mailbox is active again.") is True
 
-    await page.locator("tr[data-mailbox='alice@shop.test']").get_by_role("button", name="Enable").click()
-    await expect(page.locator("tr[data-mailbox='alice@shop.test'] .status")).to_have_text("active")
-    await expect(page.get_by_role("status")).to_have_text("The mailbox is active again.")
-    allowed = await live_app.api.post("/v2/auth/check", json={"address": "alice@shop.test", "password": fresh,
-                                                               "service": "imap", "remote_ip": "127.0.0.1"})
-    assert allowed.json()["allow"] is True
+
+async def _switch_mailbox(live_app: LiveApp, page: Page, password: str, button: str, status: str,
+                          notice: str) -> bool:
+    """Press Disable or Enable on alice's row; answers whether IMAP would now let her in."""
+    row = page.locator("tr[data-mailbox='alice@shop.test']")
+    await row.get_by_role("button", name=button).click()
+    await expect(page.locator("tr[data-mailbox='alice@shop.test'] .status")).to_have_text(status)
+    await expect(page.get_by_role("status")).to_have_text(notice)
+    check = await live_app.api.post("/v2/auth/check", json={"address": "alice@shop.test", "password": password,
+                                                             "service": "imap", "remote_ip": "127.0.0.1"})
+    allowed: bool = check.json()["allow"]
+    return allowed
