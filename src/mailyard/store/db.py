@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from sqlalchemy.pool import StaticPool
 
 from mailyard.store.urls import Backend, async_url, backend_of, sqlite_path
 
+log = logging.getLogger(__name__)
+
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock when the transaction starts, not at its first write: a deferred transaction
@@ -23,6 +26,17 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
 def _sqlite_no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin_immediate)
+
+
+def _sqlite_end_transaction_before_close(dbapi_connection: Any, _record: Any) -> None:
+    # A connection closed while one of its statements is still running (a task cancelled between a query
+    # and its fetch makes SQLAlchemy discard the connection) becomes an SQLite "zombie" that keeps its open
+    # transaction, and so the write lock, until the statement is garbage-collected: every other writer
+    # waits out busy_timeout and fails. Rolling back first ends the transaction whatever is still open.
+    try:
+        dbapi_connection.rollback()
+    except Exception:  # outside the event loop (a garbage-collected connection) there is nothing to wait on
+        log.debug("rollback before closing an SQLite connection failed", exc_info=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,6 +75,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "connect", _sqlite_no_implicit_transactions)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+            event.listen(self.engine.sync_engine, "close", _sqlite_end_transaction_before_close)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing our own writers here instead of in SQLite's busy
         # handler (which sleeps in growing steps) keeps write latency flat under concurrency.
